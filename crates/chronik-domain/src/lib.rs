@@ -1,0 +1,16 @@
+//! Chronik's domain: the ids, rules and limits of the three HubSpot event APIs and of the
+//! tenancy around them. Nothing here knows HTTP or SQL: the server parses wire types into
+//! these values, calls the rules, and hands the result to one store method
+//! (`chronik-store`).
+//!
+//! Start at [`ids`] for the vocabulary, [`error`] for how rules report problems and
+//! [`tenancy`] for accounts, apps, installs, tokens and scopes.
+
+pub mod error;
+pub mod ids;
+pub mod secret;
+pub mod tenancy;
+
+pub use error::{DomainError, ValidationError};
+pub use ids::{AccountId, AppId, ObjectId, PrivateAppId};
+pub use secret::{Secret, TokenHash};

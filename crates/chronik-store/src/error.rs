@@ -1,0 +1,34 @@
+//! [`StoreError`]: what a store method can fail with. It never mentions HTTP; the server maps
+//! it once (`chronik-server/src/error.rs`).
+
+/// A store method's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist in the caller's account (or is no longer valid:
+    /// an expired code, a revoked token).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule of the database refused the write. `existing_id` names the row that
+    /// holds the value when the store can tell.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        constraint: &'static str,
+        existing_id: Option<String>,
+    },
+    /// A quota counted in the database would be exceeded.
+    #[error("quota {quota} of {limit} exceeded")]
+    QuotaExceeded { quota: &'static str, limit: u64 },
+    /// The database is unreachable or saturated; the caller may retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a broken database. Logged in full, never shown to callers.
+    #[error("storage failure: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps an unexpected error.
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Internal(e.into())
+    }
+}

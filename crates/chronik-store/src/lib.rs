@@ -1,0 +1,76 @@
+//! The storage boundary. [`Store`] is made of one trait per API family (today
+//! [`TenancyStore`]); the server holds it as `Arc<dyn Store>` and never sees SQL.
+//!
+//! Two implementations live side by side with the same file names:
+//! - [`sqlite`]: the embedded default. One writer thread with group commit (WAL,
+//!   `synchronous=FULL`), read connections off the async runtime.
+//! - [`postgres`]: `--database-url postgres://…`, pooled through sqlx; any number of Chronik
+//!   nodes may share one database.
+//!
+//! Every invariant (uniqueness, one-time codes, revocation) is enforced by the database in the
+//! same statement or transaction that writes, never by reading, deciding in Rust and writing.
+//! Keys lead with the account id. Each method commits one atomic unit.
+
+pub mod error;
+pub mod migrate;
+pub mod postgres;
+pub mod sqlite;
+pub mod tenancy;
+
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use tenancy::*;
+
+/// Everything Chronik stores, one trait per API family.
+#[async_trait::async_trait]
+pub trait Store: TenancyStore + Send + Sync {
+    /// `"sqlite"` or `"postgres"`, for logs and metrics.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers (for `/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Where the data lives, as the operator configured it.
+#[derive(Clone)]
+pub enum StoreConfig {
+    /// The embedded SQLite database in this directory.
+    Sqlite { data_dir: std::path::PathBuf },
+    /// A PostgreSQL database.
+    Postgres { url: String, max_connections: u32 },
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Sqlite { data_dir } => f
+                .debug_struct("Sqlite")
+                .field("data_dir", data_dir)
+                .finish(),
+            StoreConfig::Postgres {
+                url,
+                max_connections,
+            } => f
+                .debug_struct("Postgres")
+                .field("url", &postgres::redact_url(url))
+                .field("max_connections", max_connections)
+                .finish(),
+        }
+    }
+}
+
+/// Opens the configured store and applies its pending migrations.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Sqlite { data_dir } => {
+            Ok(Arc::new(sqlite::SqliteStore::open(data_dir.clone()).await?))
+        }
+        StoreConfig::Postgres {
+            url,
+            max_connections,
+        } => Ok(Arc::new(
+            postgres::PostgresStore::connect(url, *max_connections).await?,
+        )),
+    }
+}

@@ -1,0 +1,171 @@
+//! The PostgreSQL backend (`--database-url postgres://…`), through a sqlx pool. Any number of
+//! Chronik nodes may share one database: every invariant is a constraint or a conditional
+//! statement here, and migrations take an advisory lock so two nodes starting together apply
+//! each version once.
+//!
+//! The SQL of each API family is in its own file (`tenancy.rs`), as in `sqlite/`.
+
+mod tenancy;
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+
+use crate::migrate::Migration;
+use crate::{Store, StoreError};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "tenancy",
+    sql: include_str!("migrations/0001_tenancy.sql"),
+}];
+
+/// Any constant works; it only has to be the same on every node.
+const MIGRATION_LOCK_KEY: i64 = 0x4348_524f_4e49_4b;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// The URL with its password replaced, for logs and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(ref d) => match d.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict {
+                constraint: "unique",
+                existing_id: None,
+            },
+            sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::NotFound,
+            _ => StoreError::internal(e),
+        },
+        e => StoreError::internal(e),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url`, applies pending migrations and returns the store.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::internal(format!("invalid database URL {}: {e}", redact_url(url)))
+        })?;
+        Self::connect_with(options, max_connections).await
+    }
+
+    /// Connects with prepared options (tests use this to pick a schema).
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    BIGINT PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 applied_at BIGINT NOT NULL
+             )",
+        )
+        .await
+        .map_err(db)?;
+        let current: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            tx.execute(m.sql).await.map_err(db)?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(chrono::Utc::now().timestamp_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                "postgres migration applied"
+            );
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Counts a committed transaction and its rows, as the SQLite writer does.
+    fn committed(rows: u64) {
+        metrics::counter!("chronik_store_commits_total", "backend" => "postgres").increment(1);
+        metrics::counter!("chronik_store_rows_written_total", "backend" => "postgres")
+            .increment(rows);
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://chronik:hunter2@127.0.0.1:5432/db"),
+            "postgres://chronik:[redacted]@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://127.0.0.1/db"),
+            "postgres://127.0.0.1/db"
+        );
+    }
+}

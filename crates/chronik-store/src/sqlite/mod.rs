@@ -1,0 +1,310 @@
+//! The embedded SQLite backend, the default.
+//!
+//! - **One writer thread** owns the only write connection. Store methods send it a job and a
+//!   oneshot reply through a bounded channel (backpressure). The writer takes the first job,
+//!   drains whatever else is waiting (up to [`MAX_GROUP_COMMIT_JOBS`]), runs each job in its own
+//!   SAVEPOINT inside one transaction, commits once and only then answers them all: group
+//!   commit. With WAL and `synchronous=FULL`, an answer means the write is on disk, and one fsync
+//!   serves many requests. A failing job rolls back only its own savepoint.
+//! - **Reads** use read-only connections on the blocking pool, never on a runtime thread.
+//!
+//! The SQL of each API family is in its own file (`tenancy.rs`), as in `postgres/`.
+
+mod tenancy;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::migrate::Migration;
+use crate::{Store, StoreError};
+
+/// At most this many jobs share one commit. Large enough to amortize the fsync under load,
+/// small enough that one commit never holds replies back for long.
+pub const MAX_GROUP_COMMIT_JOBS: usize = 256;
+
+/// Jobs that may wait for the writer before senders are made to wait (backpressure).
+pub const WRITE_QUEUE_CAPACITY: usize = 1024;
+
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 16;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "chronik.sqlite3";
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "tenancy",
+    sql: include_str!("migrations/0001_tenancy.sql"),
+}];
+
+type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+
+struct Outcome {
+    failed: bool,
+    finish: Finish,
+}
+
+type Job = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
+
+/// The SQLite store: a writer thread and a pool of read connections on one database file.
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<ReaderPool>,
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn take(&self) -> Result<Connection, StoreError> {
+        let pooled = self.idle.lock().map_err(|_| poisoned())?.pop();
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::internal("a store lock was poisoned by a panic")
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(StoreError::internal)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(StoreError::internal)?;
+    Ok(conn)
+}
+
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(StoreError::internal)?;
+    // WAL lets readers run beside the writer; FULL makes every commit durable before we answer.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(StoreError::internal)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .map_err(StoreError::internal)?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::internal)?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let tx = conn.transaction().map_err(StoreError::internal)?;
+        tx.execute_batch(m.sql).map_err(StoreError::internal)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.name, chrono::Utc::now().timestamp_millis()],
+        )
+        .map_err(StoreError::internal)?;
+        tx.commit().map_err(StoreError::internal)?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "sqlite migration applied"
+        );
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating when needed) the database in `data_dir`, applies migrations and starts
+    /// the writer thread.
+    pub async fn open(data_dir: PathBuf) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let (tx, rx) = mpsc::channel::<Job>(WRITE_QUEUE_CAPACITY);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let writer_path = path.clone();
+        std::thread::Builder::new()
+            .name("chronik-sqlite-writer".into())
+            .spawn(move || {
+                let opened = std::fs::create_dir_all(&data_dir)
+                    .map_err(StoreError::internal)
+                    .and_then(|()| open_writer(&writer_path))
+                    .and_then(|mut conn| migrate(&mut conn).map(|()| conn));
+                match opened {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        run_writer(conn, rx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            })
+            .map_err(StoreError::internal)?;
+        ready_rx
+            .await
+            .map_err(|_| StoreError::internal("the SQLite writer thread died"))??;
+        Ok(SqliteStore {
+            writer: tx,
+            readers: Arc::new(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer connection inside its own savepoint, and returns once the
+    /// group's commit is durable.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
+                Ok(r) => r,
+                Err(_) => Err(StoreError::internal("a write job panicked")),
+            };
+            Outcome {
+                failed: result.is_err(),
+                finish: Box::new(move |commit_error: Option<String>| {
+                    let reply = match (commit_error, result) {
+                        (Some(e), Ok(_)) => {
+                            Err(StoreError::internal(format!("commit failed: {e}")))
+                        }
+                        (_, result) => result,
+                    };
+                    let _ = reply_tx.send(reply);
+                }),
+            }
+        });
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        reply_rx
+            .await
+            .map_err(|_| StoreError::internal("the SQLite writer dropped a job"))?
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool, keeping the caller's span.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.give_back(conn);
+            result
+        })
+        .await
+        .map_err(StoreError::internal)?
+    }
+}
+
+fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP_COMMIT_JOBS {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, jobs);
+    }
+    tracing::info!("sqlite writer stopped");
+}
+
+fn run_group(conn: &Connection, jobs: Vec<Job>) {
+    let batch = jobs.len();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let message = e.to_string();
+        tracing::error!(error = %message, "sqlite could not begin a transaction");
+        // Never run a job outside a transaction. Dropping the jobs drops their reply senders,
+        // so every caller gets an error instead of an acknowledgement.
+        drop(jobs);
+        return;
+    }
+    let before = conn.total_changes();
+    let mut finishes = Vec::with_capacity(batch);
+    for job in jobs {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let outcome = job(conn);
+        let restored = match (&savepoint, outcome.failed) {
+            (Ok(()), true) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
+            (Ok(()), false) => conn.execute_batch("RELEASE job"),
+            (Err(_), _) => Ok(()),
+        };
+        if let Err(e) = savepoint.and(restored) {
+            tracing::error!(error = %e, "sqlite savepoint failed");
+        }
+        finishes.push(outcome.finish);
+    }
+    let rows = conn.total_changes().saturating_sub(before);
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    match &committed {
+        Ok(()) => {
+            metrics::counter!("chronik_store_commits_total", "backend" => "sqlite").increment(1);
+            metrics::counter!("chronik_store_rows_written_total", "backend" => "sqlite")
+                .increment(rows);
+            metrics::histogram!("chronik_store_group_commit_jobs", "backend" => "sqlite")
+                .record(batch as f64);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, jobs = batch, "sqlite commit failed; rolling back");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    let commit_error = committed.err();
+    for finish in finishes {
+        finish(commit_error.clone());
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(StoreError::internal)
+        })
+        .await
+    }
+}
