@@ -11,6 +11,6 @@ pub mod ids;
 pub mod secret;
 pub mod tenancy;
 
-pub use error::{DomainError, ValidationError};
+pub use error::{DomainError, Problems, ValidationError};
 pub use ids::{AccountId, AppId, ObjectId, PrivateAppId};
 pub use secret::{Secret, TokenHash};

@@ -36,6 +36,13 @@ pub const MAX_UTK_CHARS: usize = 100;
 /// RFC 5321's limit on the length of an address.
 pub const MAX_EMAIL_CHARS: usize = 254;
 
+/// Chronik has no user accounts; an install made without naming its user reports this one as
+/// `user` in token info.
+pub const DEFAULT_INSTALLER_EMAIL: &str = "operator@chronik.local";
+
+/// The `user_id` reported for [`DEFAULT_INSTALLER_EMAIL`].
+pub const DEFAULT_INSTALLER_USER_ID: i64 = 1;
+
 /// What kind of principal a Bearer token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BearerKind {

@@ -1,1 +1,50 @@
-fn main() {}
+//! The `chronik` binary: `serve` runs the server, `admin …` provisions a running one.
+//! One file per subcommand; the server itself lives in `chronik-server`.
+
+mod admin;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// A self-hosted, HubSpot-wire-compatible server for customer events and CRM record timelines.
+#[derive(Debug, Parser)]
+#[command(name = "chronik", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Provision accounts, apps, installs, private apps and visitors on a running server.
+    Admin(admin::AdminArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Admin(args) => admin::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

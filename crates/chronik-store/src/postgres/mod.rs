@@ -22,7 +22,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Any constant works; it only has to be the same on every node.
-const MIGRATION_LOCK_KEY: i64 = 0x4348_524f_4e49_4b;
+const MIGRATION_LOCK_KEY: i64 = 0x0043_4852_4f4e_494b;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {

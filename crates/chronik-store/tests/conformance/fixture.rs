@@ -10,6 +10,7 @@ use chronik_store::Store;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor};
 
+#[allow(clippy::large_enum_variant)] // one fixture per test; size does not matter
 pub enum Fixture {
     Sqlite {
         dir: tempfile::TempDir,

@@ -4,6 +4,9 @@
 //! The PostgreSQL half reads `CHRONIK_TEST_DATABASE_URL`. When it is missing the case prints
 //! that it skipped, except under `CI=true`, where a missing database is a failure.
 
+// Test helpers outside #[test] functions unwrap too; a panic is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod fixture;
 mod tenancy;
 

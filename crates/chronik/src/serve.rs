@@ -1,0 +1,109 @@
+//! `chronik serve`: flags (each with an env var) → `ServerConfig` → bind → serve until
+//! SIGTERM or SIGINT, letting requests in flight finish.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use chronik_domain::Secret;
+use chronik_server::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PG_MAX_CONNECTIONS};
+use chronik_server::telemetry::{init_tracing, LogFormat};
+use chronik_server::ServerConfig;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormatArg {
+    Human,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the real address is printed).
+    #[arg(long, env = "CHRONIK_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Directory for the embedded database and the generated admin token.
+    #[arg(long, env = "CHRONIK_DATA", default_value = "./chronik-data")]
+    data: PathBuf,
+    /// Operator token for /admin/v1. When unset, one is generated, printed once and stored in
+    /// the data directory.
+    #[arg(long, env = "CHRONIK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Use PostgreSQL (postgres://user:password@host:port/db) instead of embedded SQLite.
+    #[arg(long, env = "CHRONIK_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, env = "CHRONIK_LOG_FORMAT", value_enum, default_value = "human")]
+    log_format: LogFormatArg,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, env = "CHRONIK_ACCESS_TOKEN_TTL", default_value_t = 1800)]
+    access_token_ttl: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "CHRONIK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// PostgreSQL connections per node.
+    #[arg(long, env = "CHRONIK_PG_MAX_CONNECTIONS", default_value_t = DEFAULT_PG_MAX_CONNECTIONS)]
+    pg_max_connections: u32,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing(match args.log_format {
+        LogFormatArg::Human => LogFormat::Human,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    let config = ServerConfig {
+        data_dir: args.data,
+        database_url: args.database_url.map(Secret::new),
+        admin_token: args.admin_token.map(Secret::new),
+        access_token_ttl: Duration::from_secs(args.access_token_ttl),
+        max_body_bytes: args.max_body_bytes,
+        pg_max_connections: args.pg_max_connections,
+    };
+    let started = chronik_server::start(config)
+        .await
+        .context("could not start")?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("could not listen on {}", args.addr))?;
+    let addr = listener
+        .local_addr()
+        .context("could not read the listening address")?;
+    if let Some(token) = &started.generated_admin_token {
+        println!(
+            "admin token (shown once, stored in the data directory): {}",
+            token.expose()
+        );
+    }
+    println!("chronik listening on http://{addr}");
+    tracing::info!(%addr, backend = started.state.store.backend(), "listening");
+    chronik_server::serve(listener, started.state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
