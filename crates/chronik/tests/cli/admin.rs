@@ -1,0 +1,202 @@
+//! `chronik admin …` against a running server: each command, `--json`, and errors.
+
+use crate::{json, stderr, stdout, Server};
+
+#[test]
+fn admin_provisions_an_account_app_install_private_app_and_visitor() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let d = dir.path();
+
+    let account = json(&server.admin(d, &["--json", "accounts", "create", "Acme"]));
+    let portal = account["portalId"].as_i64().unwrap().to_string();
+    assert_eq!(account["name"], "Acme");
+
+    let app = json(&server.admin(d, &["--json", "apps", "create", "Timeline app"]));
+    for key in ["appId", "developerApiKey", "clientId", "clientSecret"] {
+        assert!(
+            app[key]
+                .as_str()
+                .map(|s| !s.is_empty())
+                .unwrap_or(app[key].is_i64()),
+            "{key}: {app}"
+        );
+    }
+    let app_id = app["appId"].to_string();
+
+    let install = json(&server.admin(
+        d,
+        &[
+            "--json",
+            "installs",
+            "create",
+            "--app-id",
+            &app_id,
+            "--portal-id",
+            &portal,
+            "--scope",
+            "timeline,oauth",
+        ],
+    ));
+    assert_eq!(install["scopes"], serde_json::json!(["oauth", "timeline"]));
+    assert!(install["accessToken"].as_str().unwrap().len() > 20);
+    assert_eq!(install["expiresIn"], 1800);
+
+    let private = json(&server.admin(
+        d,
+        &[
+            "--json",
+            "private-apps",
+            "create",
+            "--portal-id",
+            &portal,
+            "--name",
+            "sync",
+            "--scope",
+            "crm.objects.contacts.read",
+        ],
+    ));
+    assert!(private["token"].as_str().unwrap().starts_with("pat-na1-"));
+
+    let code = json(&server.admin(
+        d,
+        &[
+            "--json",
+            "authorization-codes",
+            "create",
+            "--app-id",
+            &app_id,
+            "--portal-id",
+            &portal,
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "oauth",
+        ],
+    ));
+    assert_eq!(code["redirectUri"], "https://app.example/cb");
+
+    let visitor = json(&server.admin(
+        d,
+        &[
+            "--json",
+            "visitors",
+            "link",
+            "--portal-id",
+            &portal,
+            "--utk",
+            "abc123",
+            "--email",
+            "Ada@Example.com",
+        ],
+    ));
+    assert_eq!(visitor["contactCreated"], true);
+    let again = json(&server.admin(
+        d,
+        &[
+            "--json",
+            "visitors",
+            "link",
+            "--portal-id",
+            &portal,
+            "--utk",
+            "def456",
+            "--email",
+            "ada@example.com",
+        ],
+    ));
+    assert_eq!(again["contactId"], visitor["contactId"]);
+    assert_eq!(again["contactCreated"], false);
+
+    let reset = server.admin(d, &["reset", "--portal-id", &portal]);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    assert!(stdout(&reset).contains(&format!("account {portal} reset")));
+
+    let list = server.admin(d, &["accounts", "list"]);
+    assert_eq!(stdout(&list).trim(), format!("{portal}\tAcme"));
+}
+
+#[test]
+fn human_output_is_one_field_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let out = server.admin(dir.path(), &["accounts", "create", "Globex"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l.starts_with("portalId: ")), "{text}");
+    assert!(text.contains("name: Globex"), "{text}");
+}
+
+#[test]
+fn server_errors_exit_non_zero_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let long = "x".repeat(201);
+    let out = server.admin(dir.path(), &["accounts", "create", &long]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("400"), "{err}");
+    assert!(
+        err.contains("name") && err.contains("201") && err.contains("200"),
+        "{err}"
+    );
+
+    let out = server.admin(
+        dir.path(),
+        &[
+            "private-apps",
+            "create",
+            "--portal-id",
+            "999",
+            "--name",
+            "x",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+}
+
+#[test]
+fn wrong_admin_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let out = crate::chronik()
+        .args([
+            "admin",
+            "--url",
+            &server.url,
+            "--admin-token",
+            "wrong",
+            "accounts",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+}
+
+#[test]
+fn unreachable_server_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::chronik()
+        .args([
+            "admin",
+            "--url",
+            "http://127.0.0.1:9",
+            "--admin-token",
+            "t",
+            "accounts",
+            "list",
+        ])
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is `chronik serve` running?"),
+        "{}",
+        stderr(&out)
+    );
+}

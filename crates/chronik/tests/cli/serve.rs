@@ -1,0 +1,124 @@
+//! `chronik serve`: start-up, the admin token, configuration errors, graceful shutdown.
+
+use crate::{chronik, stderr, Server};
+
+#[test]
+fn generated_admin_token_is_printed_once_and_stored_privately() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(dir.path(), &[]);
+    assert_eq!(first.preamble.len(), 1, "{:?}", first.preamble);
+    let token = first.preamble[0]
+        .strip_prefix("admin token (shown once, stored in the data directory): ")
+        .unwrap()
+        .to_owned();
+    let stored = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    assert_eq!(stored.trim(), token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("admin-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "admin token readable by others: {mode:o}");
+    }
+    assert!(first.terminate().success());
+
+    let second = Server::start(dir.path(), &[]);
+    assert!(
+        second.preamble.is_empty(),
+        "token printed again: {:?}",
+        second.preamble
+    );
+    // The stored token still works.
+    let out = second.admin(dir.path(), &["accounts", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn configured_admin_token_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--admin-token", "operator-secret"]);
+    assert!(server.preamble.is_empty());
+    assert!(!dir.path().join("admin-token").exists());
+    let out = crate::chronik()
+        .args([
+            "admin",
+            "--url",
+            &server.url,
+            "--admin-token",
+            "operator-secret",
+            "accounts",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn unsupported_database_url_fails_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = chronik()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            "mysql://x@localhost/db",
+            "--data",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("unsupported database URL scheme"), "{err}");
+    assert!(err.contains("postgres://"), "{err}");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let created =
+        crate::json(&server.admin(dir.path(), &["--json", "accounts", "create", "Durable"]));
+    let status = server.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    let again = Server::start(dir.path(), &[]);
+    let got = crate::json(&again.admin(
+        dir.path(),
+        &[
+            "--json",
+            "accounts",
+            "get",
+            &created["portalId"].to_string(),
+        ],
+    ));
+    assert_eq!(got["name"], "Durable");
+}
+
+#[test]
+fn help_lists_every_serve_flag_with_its_env_var() {
+    let out = chronik().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for (flag, env) in [
+        ("--addr", "CHRONIK_ADDR"),
+        ("--data", "CHRONIK_DATA"),
+        ("--admin-token", "CHRONIK_ADMIN_TOKEN"),
+        ("--database-url", "CHRONIK_DATABASE_URL"),
+        ("--log-format", "CHRONIK_LOG_FORMAT"),
+        ("--access-token-ttl", "CHRONIK_ACCESS_TOKEN_TTL"),
+        ("--max-body-bytes", "CHRONIK_MAX_BODY_BYTES"),
+    ] {
+        assert!(
+            help.contains(flag) && help.contains(env),
+            "{flag}/{env} missing:\n{help}"
+        );
+    }
+    assert!(
+        help.contains("127.0.0.1:8080"),
+        "default address not shown:\n{help}"
+    );
+}
