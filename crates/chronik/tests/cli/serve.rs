@@ -122,3 +122,54 @@ fn help_lists_every_serve_flag_with_its_env_var() {
         "default address not shown:\n{help}"
     );
 }
+
+#[test]
+fn json_log_format_writes_one_json_object_per_line_without_secrets() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = chronik()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--admin-token",
+            "never-logged-secret",
+            "--data",
+        ])
+        .arg(dir.path())
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        assert!(
+            !line.contains("never-logged-secret"),
+            "secret in log: {line}"
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            value.get("level").is_some() && value.get("timestamp").is_some(),
+            "{line}"
+        );
+        let listening = value.get("message").and_then(|m| m.as_str()) == Some("listening");
+        seen.push(value);
+        if listening {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let last = seen.last().expect("some log lines");
+    assert_eq!(last["message"], "listening");
+    assert!(
+        last["addr"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{last}"
+    );
+}
