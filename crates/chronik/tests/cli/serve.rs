@@ -1,5 +1,7 @@
 //! `chronik serve`: start-up, the admin token, configuration errors, graceful shutdown.
 
+use std::process::Command;
+
 use crate::{chronik, stderr, Server};
 
 #[test]
@@ -171,5 +173,90 @@ fn json_log_format_writes_one_json_object_per_line_without_secrets() {
     assert!(
         last["addr"].as_str().unwrap().starts_with("127.0.0.1:"),
         "{last}"
+    );
+}
+
+#[test]
+fn sigterm_during_writes_finishes_them_and_keeps_every_acknowledged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--admin-token", "t"]);
+    let url = server.url.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (acknowledged, server_errors) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for worker in 0..8 {
+            let (client, url) = (client.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut acked = Vec::new();
+                let mut failures = 0;
+                // Bounded: at most 2,000 writes per worker; stops at the first refused connection.
+                for i in 0..2_000 {
+                    let name = format!("w{worker}-{i}");
+                    match client
+                        .post(format!("{url}/admin/v1/accounts"))
+                        .bearer_auth("t")
+                        .json(&serde_json::json!({ "name": name }))
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => acked.push(name),
+                        Ok(_) => failures += 1,
+                        Err(_) => break,
+                    }
+                }
+                (acked, failures)
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let pid = server.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let mut acked = Vec::new();
+        let mut failures = 0;
+        for t in tasks {
+            let (a, f) = t.await.unwrap();
+            acked.extend(a);
+            failures += f;
+        }
+        (acked, failures)
+    });
+    let mut server = server;
+    assert!(
+        server.child.wait().unwrap().success(),
+        "server did not exit cleanly on SIGTERM"
+    );
+    assert_eq!(
+        server_errors, 0,
+        "requests in flight got an error status during shutdown"
+    );
+    assert!(
+        !acknowledged.is_empty(),
+        "no write was acknowledged before the signal"
+    );
+
+    let again = Server::start(dir.path(), &["--admin-token", "t"]);
+    let list = crate::json(&again.admin(
+        dir.path(),
+        &["--json", "--admin-token", "t", "accounts", "list"],
+    ));
+    let stored: std::collections::HashSet<&str> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|n| !stored.contains(n.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
     );
 }
