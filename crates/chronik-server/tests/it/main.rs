@@ -1,4 +1,13 @@
-//! In-process HTTP tests.
+//! In-process HTTP tests: each test starts its own server ([`helpers::TestApp`]) on a port the
+//! OS picked, on SQLite in a temp dir or on a fresh PostgreSQL schema, and talks HTTP to it.
 
 // Test helpers outside #[test] functions unwrap too; a panic is a test failure.
 #![allow(clippy::unwrap_used)]
+
+mod admin;
+mod auth;
+mod errors;
+mod helpers;
+mod multinode;
+mod oauth;
+mod ops;

@@ -69,7 +69,20 @@ fn token_response(
 #[utoipa::path(post, path = "/oauth/v1/token", tag = "oauth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthError)))]
-pub async fn create(State(state): State<AppState>, Form(form): Form<TokenRequest>) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    form: Result<Form<TokenRequest>, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        // An oversized body keeps the standard 413; any other unreadable form is an OAuth error.
+        Err(e) if e.category == crate::error::Category::PayloadTooLarge => {
+            return e.into_response()
+        }
+        Err(e) => {
+            return OAuthError::new("BAD_REQUEST", "invalid_request", e.message).into_response()
+        }
+    };
     let now = Utc::now();
     match required(&form.grant_type) {
         Some("refresh_token") => {
@@ -185,12 +198,15 @@ pub async fn get_access_token(
         StoreError::NotFound => ApiError::not_found("The access token is unknown or was revoked."),
         e => e.into(),
     })?;
-    let left = (found.expires_at - Utc::now()).num_seconds();
-    if left <= 0 {
+    // The same rule as authentication (`expires_at <= now` is expired); the seconds left are
+    // rounded up so a token that still works never reports 0.
+    let left_ms = (found.expires_at - Utc::now()).num_milliseconds();
+    if left_ms <= 0 {
         return Err(ApiError::not_found(
             "The access token has expired; refresh it with POST /oauth/v1/token.",
         ));
     }
+    let left = (left_ms + 999) / 1000;
     let g = found.grant;
     Ok(axum::Json(AccessTokenInfo {
         token,
