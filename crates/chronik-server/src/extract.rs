@@ -209,3 +209,77 @@ mod tests {
         assert_eq!(err.errors[0].code.as_deref(), Some("MALFORMED_JSON"));
     }
 }
+
+/// The query string as ordered pairs, for HubSpot's repeated parameters
+/// (`properties=a&properties=b`) and Python's `True`/`False` booleans.
+#[derive(Debug, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .map(QueryPairs)
+            .map_err(|e| {
+                ApiError::new(
+                    Category::ValidationError,
+                    format!("Invalid query string: {e}"),
+                )
+            })
+    }
+}
+
+impl QueryPairs {
+    /// The first value of `key`.
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`, comma-separated lists split, empty ones dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A boolean parameter (`true`, `True`, `false`, `False`); `default` when absent.
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+        match self.first(key) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ApiError::validation(vec![
+                chronik_domain::ValidationError::new(
+                    key,
+                    "INVALID_BOOLEAN",
+                    format!("query parameter {key} \"{v}\" must be true or false"),
+                ),
+            ])),
+        }
+    }
+
+    /// A positive integer parameter at most `max`; `default` when absent.
+    pub fn limit(&self, key: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+        match self.first(key) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::validation(vec![chronik_domain::ValidationError::new(
+                    key,
+                    "INVALID_LIMIT",
+                    format!("query parameter {key} is \"{v}\"; it must be a whole number from 1 to {max}"),
+                )])),
+            },
+        }
+    }
+}

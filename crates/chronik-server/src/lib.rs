@@ -33,15 +33,43 @@ pub fn router(state: AppState) -> axum::Router {
     api::router(state)
 }
 
+/// Paths served under a second prefix, rewritten before routing: `(alias, canonical)`.
+/// SPEC.md: custom object schemas live at `/crm-object-schemas/v3/schemas` (the path both
+/// SDKs call) and are also served at `/crm/v3/schemas`.
+const PATH_ALIASES: &[(&str, &str)] = &[("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")];
+
+fn rewrite_alias(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let rewritten = PATH_ALIASES.iter().find_map(|(alias, canonical)| {
+        let rest = path.strip_prefix(alias)?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| format!("{canonical}{rest}"))
+    });
+    if let Some(new_path) = rewritten {
+        let path_and_query = match request.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves; requests in flight then finish
 /// before this returns. Trailing slashes are tolerated on every route, as the SDKs send them
-/// (`GET /events/v3/events/`).
+/// (`GET /events/v3/events/`), and [`PATH_ALIASES`] are rewritten to their canonical paths.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    let app = tower::util::MapRequestLayer::new(rewrite_alias)
+        .layer(NormalizePathLayer::trim_trailing_slash().layer(router(state)));
     axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
         .with_graceful_shutdown(shutdown)
         .await

@@ -1,5 +1,5 @@
-//! The storage boundary. [`Store`] is made of one trait per API family (today
-//! [`TenancyStore`]); the server holds it as `Arc<dyn Store>` and never sees SQL.
+//! The storage boundary. [`Store`] is made of one trait per API family ([`TenancyStore`],
+//! [`CrmStore`]); the server holds it as `Arc<dyn Store>` and never sees SQL.
 //!
 //! Two implementations live side by side with the same file names:
 //! - [`sqlite`]: the embedded default. One writer thread with group commit (WAL,
@@ -11,7 +11,9 @@
 //! same statement or transaction that writes, never by reading, deciding in Rust and writing.
 //! Keys lead with the account id. Each method commits one atomic unit.
 
+pub mod crm;
 pub mod error;
+mod history;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
@@ -19,12 +21,13 @@ pub mod tenancy;
 
 use std::sync::Arc;
 
+pub use crm::*;
 pub use error::StoreError;
 pub use tenancy::*;
 
 /// Everything Chronik stores, one trait per API family.
 #[async_trait::async_trait]
-pub trait Store: TenancyStore + Send + Sync {
+pub trait Store: TenancyStore + CrmStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 

@@ -251,7 +251,9 @@ pub trait TenancyStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<VisitorLink, StoreError>;
 
-    /// Deletes the account's records and events; keeps the account, its apps, installs and
-    /// tokens. `NotFound` when the account does not exist.
+    /// Deletes the account's records and events (CRM records, their unique values, visitor
+    /// links); keeps the account, its apps, installs and tokens, and its definitions (custom
+    /// properties, custom object schemas and their associations), which describe records but
+    /// are not records. `NotFound` when the account does not exist.
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError>;
 }

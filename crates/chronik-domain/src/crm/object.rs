@@ -10,6 +10,15 @@ use super::property::{format_datetime, PropertyDefinition};
 use crate::error::ValidationError;
 use crate::tenancy::Email;
 
+/// HubSpot: the CRM batch endpoints take at most 100 inputs per request.
+pub const MAX_BATCH_INPUTS: usize = 100;
+
+/// HubSpot: a page of `GET /crm/v3/objects/{type}` has at most 100 records (default 10).
+pub const MAX_PAGE_LIMIT: usize = 100;
+
+/// HubSpot's default page size for listing records.
+pub const DEFAULT_PAGE_LIMIT: usize = 10;
+
 /// Every property definition of one object type (default and custom), by name.
 #[derive(Debug, Clone, Default)]
 pub struct PropertySet {

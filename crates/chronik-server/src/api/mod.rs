@@ -14,6 +14,7 @@
 
 pub mod account_info;
 pub mod admin;
+pub mod crm;
 pub mod oauth;
 pub mod ops;
 
@@ -67,6 +68,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(account_info::router())
         .merge(oauth::router())
         .merge(admin::router())
+        .merge(crm::router())
 }
 
 /// The OpenAPI document generated from the route annotations.

@@ -264,7 +264,7 @@ async fn unknown_route_is_404_naming_the_path() {
         (Method::GET, "/nope"),
         (Method::POST, "/admin/v1/nope"),
         (Method::GET, "/oauth/v1/access-tokens"),
-        (Method::GET, "/crm/v3/objects/contacts"),
+        (Method::GET, "/crm/v3/nothing-here"),
     ] {
         let response = app.send(app.request(method.clone(), path)).await;
         response.assert_api_error(404, "OBJECT_NOT_FOUND");

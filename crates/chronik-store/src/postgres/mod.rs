@@ -3,23 +3,34 @@
 //! statement here, and migrations take an advisory lock so two nodes starting together apply
 //! each version once.
 //!
-//! The SQL of each API family is in its own file (`tenancy.rs`), as in `sqlite/`.
+//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`), as in `sqlite/`.
 
+mod crm;
 mod tenancy;
 
 use std::str::FromStr;
 
+use chronik_domain::AccountId;
+use chrono::{DateTime, Utc};
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool};
+use sqlx::{Executor, PgConnection, PgPool};
 
 use crate::migrate::Migration;
 use crate::{Store, StoreError};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenancy",
-    sql: include_str!("migrations/0001_tenancy.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenancy",
+        sql: include_str!("migrations/0001_tenancy.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "crm",
+        sql: include_str!("migrations/0002_crm.sql"),
+    },
+];
 
 /// Any constant works; it only has to be the same on every node.
 const MIGRATION_LOCK_KEY: i64 = 0x0043_4852_4f4e_494b;
@@ -57,10 +68,33 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
                 existing_id: None,
             },
             sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::NotFound,
+            // serialization_failure, deadlock_detected: the transaction lost a race and was
+            // rolled back whole; running it again may well succeed.
+            _ if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
+                StoreError::Unavailable(e.to_string())
+            }
             _ => StoreError::internal(e),
         },
         e => StoreError::internal(e),
     }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+async fn account_exists(conn: &mut PgConnection, account: AccountId) -> Result<(), StoreError> {
+    // FOR KEY SHARE keeps the account from disappearing under a concurrent write.
+    sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR KEY SHARE")
+        .bind(account.0)
+        .fetch_one(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
 }
 
 impl PostgresStore {

@@ -1,22 +1,15 @@
 //! PostgreSQL SQL for [`TenancyStore`].
 
+use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
 use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::{db, PostgresStore};
+use super::{account_exists, db, from_ms, ms, PostgresStore};
 use crate::tenancy::*;
 use crate::StoreError;
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or_default()
-}
 
 fn scopes_json(scopes: &Scopes) -> String {
     serde_json::Value::from(scopes.to_vec()).to_string()
@@ -54,16 +47,6 @@ fn grant_row(r: &PgRow, at: usize) -> Result<Grant, StoreError> {
         user: r.try_get(at + 3).map_err(db)?,
         user_id: r.try_get(at + 4).map_err(db)?,
     })
-}
-
-async fn account_exists(conn: &mut PgConnection, account: AccountId) -> Result<(), StoreError> {
-    // FOR KEY SHARE keeps the account from disappearing under a concurrent write.
-    sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR KEY SHARE")
-        .bind(account.0)
-        .fetch_one(conn)
-        .await
-        .map_err(db)?;
-    Ok(())
 }
 
 async fn insert_tokens(
@@ -458,22 +441,25 @@ impl TenancyStore for PostgresStore {
     ) -> Result<VisitorLink, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         account_exists(&mut tx, account).await?;
-        // Claim the email first: of two concurrent creates, ON CONFLICT lets exactly one win and
-        // makes the other wait for it, then read its contact.
+        // Claim the email first, as create_objects claims a contact's `email`: of two concurrent
+        // creates, ON CONFLICT lets exactly one win and makes the other wait for it, then read
+        // its contact.
+        let claim = UniqueValue::new("email", email.as_str());
         let claimed: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO contact_emails (account_id, email_lower, object_id)
-             VALUES ($1, $2, nextval('object_ids'))
-             ON CONFLICT (account_id, email_lower) DO NOTHING RETURNING object_id",
+            "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+             VALUES ($1, '0-1', $2, $3, nextval('object_ids'))
+             ON CONFLICT DO NOTHING RETURNING object_id",
         )
         .bind(account.0)
-        .bind(email.folded())
+        .bind(&claim.property)
+        .bind(&claim.value)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
         let mut rows = 1;
         let (contact, contact_created) = match claimed {
             Some(id) => {
-                let properties = serde_json::json!({ "email": email.as_str() }).to_string();
+                let properties = serde_json::json!({ "email": email.as_str() });
                 sqlx::query(
                     "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
                      VALUES ($1, $2, '0-1', $3, $4, $4)",
@@ -490,10 +476,12 @@ impl TenancyStore for PostgresStore {
             }
             None => {
                 let id: i64 = sqlx::query_scalar(
-                    "SELECT object_id FROM contact_emails WHERE account_id = $1 AND email_lower = $2",
+                    "SELECT object_id FROM crm_unique_values
+                     WHERE account_id = $1 AND object_type_id = '0-1' AND property = $2 AND value = $3",
                 )
                 .bind(account.0)
-                .bind(email.folded())
+                .bind(&claim.property)
+                .bind(&claim.value)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -526,7 +514,8 @@ impl TenancyStore for PostgresStore {
         let mut rows = 0;
         for sql in [
             "DELETE FROM visitor_tokens WHERE account_id = $1",
-            "DELETE FROM contact_emails WHERE account_id = $1",
+            // Records only: schemas and custom property definitions stay.
+            "DELETE FROM crm_unique_values WHERE account_id = $1",
             "DELETE FROM crm_objects WHERE account_id = $1",
         ] {
             rows += sqlx::query(sql)

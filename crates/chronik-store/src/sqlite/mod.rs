@@ -8,14 +8,17 @@
 //!   serves many requests. A failing job rolls back only its own savepoint.
 //! - **Reads** use read-only connections on the blocking pool, never on a runtime thread.
 //!
-//! The SQL of each API family is in its own file (`tenancy.rs`), as in `postgres/`.
+//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`), as in `postgres/`.
 
+mod crm;
 mod tenancy;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use chronik_domain::AccountId;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,14 +35,25 @@ pub const WRITE_QUEUE_CAPACITY: usize = 1024;
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 16;
 
+/// Prepared statements each connection keeps (rusqlite's default is 16). The CRM paths alone
+/// use more than that; evicting one means preparing it again on the next call.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronik.sqlite3";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenancy",
-    sql: include_str!("migrations/0001_tenancy.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenancy",
+        sql: include_str!("migrations/0001_tenancy.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "crm",
+        sql: include_str!("migrations/0002_crm.sql"),
+    },
+];
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
 
@@ -91,6 +105,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     .map_err(StoreError::internal)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(StoreError::internal)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
 }
 
@@ -104,6 +119,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA busy_timeout = 5000;",
     )
     .map_err(StoreError::internal)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
 }
 
@@ -292,6 +308,53 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
     for finish in finishes {
         finish(commit_error.clone());
     }
+}
+
+// Helpers shared by the SQL files of the API families.
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            if msg.contains("FOREIGN KEY") {
+                StoreError::NotFound
+            } else {
+                StoreError::Conflict {
+                    constraint: "unique",
+                    existing_id: None,
+                }
+            }
+        }
+        e => StoreError::internal(e),
+    }
+}
+
+fn next_id(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    conn.query_row(
+        "UPDATE id_sequences SET last_value = last_value + 1 WHERE name = ?1 RETURNING last_value",
+        [name],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
+
+fn account_exists(conn: &Connection, account: AccountId) -> Result<(), StoreError> {
+    conn.query_row(
+        "SELECT 1 FROM accounts WHERE account_id = ?1",
+        [account.0],
+        |_| Ok(()),
+    )
+    .map_err(db)
 }
 
 #[async_trait::async_trait]

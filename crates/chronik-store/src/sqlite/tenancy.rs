@@ -1,21 +1,14 @@
 //! SQLite SQL for [`TenancyStore`].
 
+use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
 use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::SqliteStore;
+use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::tenancy::*;
 use crate::StoreError;
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or_default()
-}
 
 fn scopes_json(scopes: &Scopes) -> String {
     serde_json::Value::from(scopes.to_vec()).to_string()
@@ -26,43 +19,6 @@ fn scopes_from_json(raw: &str) -> rusqlite::Result<Scopes> {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })?;
     Ok(Scopes::from_stored(list))
-}
-
-fn db(e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-        rusqlite::Error::SqliteFailure(f, Some(msg))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            if msg.contains("FOREIGN KEY") {
-                StoreError::NotFound
-            } else {
-                StoreError::Conflict {
-                    constraint: "unique",
-                    existing_id: None,
-                }
-            }
-        }
-        e => StoreError::internal(e),
-    }
-}
-
-fn next_id(conn: &Connection, name: &str) -> Result<i64, StoreError> {
-    conn.query_row(
-        "UPDATE id_sequences SET last_value = last_value + 1 WHERE name = ?1 RETURNING last_value",
-        [name],
-        |r| r.get(0),
-    )
-    .map_err(db)
-}
-
-fn account_exists(conn: &Connection, account: AccountId) -> Result<(), StoreError> {
-    conn.query_row(
-        "SELECT 1 FROM accounts WHERE account_id = ?1",
-        [account.0],
-        |_| Ok(()),
-    )
-    .map_err(db)
 }
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
@@ -504,10 +460,13 @@ impl TenancyStore for SqliteStore {
         let (utk, email) = (utk.to_owned(), email.clone());
         self.write(move |conn| {
             account_exists(conn, account)?;
+            // The contact's email claim, as create_objects would make it for `0-1`.
+            let claim = UniqueValue::new("email", email.as_str());
             let existing: Option<i64> = conn
                 .query_row(
-                    "SELECT object_id FROM contact_emails WHERE account_id = ?1 AND email_lower = ?2",
-                    params![account.0, email.folded()],
+                    "SELECT object_id FROM crm_unique_values
+                     WHERE account_id = ?1 AND object_type_id = '0-1' AND property = ?2 AND value = ?3",
+                    params![account.0, claim.property, claim.value],
                     |r| r.get(0),
                 )
                 .optional()
@@ -524,8 +483,9 @@ impl TenancyStore for SqliteStore {
                     )
                     .map_err(db)?;
                     conn.execute(
-                        "INSERT INTO contact_emails (account_id, email_lower, object_id) VALUES (?1, ?2, ?3)",
-                        params![account.0, email.folded(), id],
+                        "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+                         VALUES (?1, '0-1', ?2, ?3, ?4)",
+                        params![account.0, claim.property, claim.value, id],
                     )
                     .map_err(db)?;
                     (id, true)
@@ -546,7 +506,8 @@ impl TenancyStore for SqliteStore {
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError> {
         self.write(move |conn| {
             account_exists(conn, account)?;
-            for table in ["visitor_tokens", "contact_emails", "crm_objects"] {
+            // Records only: schemas and custom property definitions stay.
+            for table in ["visitor_tokens", "crm_unique_values", "crm_objects"] {
                 conn.execute(
                     &format!("DELETE FROM {table} WHERE account_id = ?1"),
                     [account.0],

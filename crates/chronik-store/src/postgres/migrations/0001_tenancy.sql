@@ -87,28 +87,33 @@ CREATE TABLE authorization_codes (
     created_at   BIGINT NOT NULL
 );
 
--- CRM records; see the SQLite migration.
+-- CRM records; see the SQLite migration. `properties` and `history` are JSONB here.
 CREATE TABLE crm_objects (
     account_id     BIGINT NOT NULL REFERENCES accounts (account_id),
     object_id      BIGINT NOT NULL,
     object_type_id TEXT NOT NULL,
-    properties     TEXT NOT NULL,
+    properties     JSONB NOT NULL,
+    history        JSONB,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
     archived_at    BIGINT,
     PRIMARY KEY (account_id, object_id)
 );
+CREATE INDEX crm_objects_by_type ON crm_objects (account_id, object_type_id, object_id);
 
-CREATE TABLE contact_emails (
-    account_id  BIGINT NOT NULL,
-    email_lower TEXT NOT NULL,
-    object_id   BIGINT NOT NULL,
-    PRIMARY KEY (account_id, email_lower),
-    -- Deferred: the email row is claimed first (ON CONFLICT DO NOTHING decides the race between
-    -- two creates of one email), then the contact row is written in the same transaction.
+CREATE TABLE crm_unique_values (
+    account_id     BIGINT NOT NULL,
+    object_type_id TEXT NOT NULL,
+    property       TEXT NOT NULL,
+    value          TEXT NOT NULL,
+    object_id      BIGINT NOT NULL,
+    PRIMARY KEY (account_id, object_type_id, property, value),
+    -- Deferred: values are claimed first (ON CONFLICT DO NOTHING decides the race between two
+    -- creates of one value), then the record rows are written in the same transaction.
     FOREIGN KEY (account_id, object_id) REFERENCES crm_objects (account_id, object_id)
         DEFERRABLE INITIALLY DEFERRED
 );
+CREATE INDEX crm_unique_values_by_object ON crm_unique_values (account_id, object_id);
 
 CREATE TABLE visitor_tokens (
     account_id BIGINT NOT NULL,

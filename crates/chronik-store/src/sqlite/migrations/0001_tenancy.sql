@@ -91,27 +91,40 @@ CREATE TABLE authorization_codes (
     created_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- CRM records. Issue-4 scope: contacts created through the admin `visitors` endpoint; the
--- full object store builds on the same table.
+-- CRM records of every object type. `properties` holds the values callers set (stored form).
+-- `history` is NULL while a record was never updated, which means "each stored property has
+-- one entry, at created_at"; the first update materializes it as a JSON object
+-- {property: [[value, timestamp_ms], ...]}, newest first. Keeping it NULL makes the bulk
+-- create path write nothing beyond the record itself.
 CREATE TABLE crm_objects (
     account_id     INTEGER NOT NULL REFERENCES accounts (account_id),
     object_id      INTEGER NOT NULL,
-    object_type_id TEXT NOT NULL, -- HubSpot's objectTypeId: 0-1 contacts, 0-2 companies, ...
+    object_type_id TEXT NOT NULL, -- HubSpot's objectTypeId: 0-1 contacts, 0-2 companies, 2-n custom
     properties     TEXT NOT NULL, -- JSON object of string values
+    history        TEXT,          -- JSON, see above; NULL until the first update
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     archived_at    INTEGER,
     PRIMARY KEY (account_id, object_id)
 ) WITHOUT ROWID;
+-- Lists page through one type by ascending id.
+CREATE INDEX crm_objects_by_type ON crm_objects (account_id, object_type_id, object_id);
 
--- Contacts are unique by email, case-insensitively (the folded address is the key).
-CREATE TABLE contact_emails (
-    account_id  INTEGER NOT NULL,
-    email_lower TEXT NOT NULL,
-    object_id   INTEGER NOT NULL,
-    PRIMARY KEY (account_id, email_lower),
+-- Unique values of live records (a contact's email is property `email` of type `0-1`), folded
+-- (trimmed, lower-cased) so that comparison is case-insensitive. The primary key is the
+-- uniqueness rule; archiving a record deletes its rows, which frees the values.
+CREATE TABLE crm_unique_values (
+    account_id     INTEGER NOT NULL,
+    object_type_id TEXT NOT NULL,
+    property       TEXT NOT NULL,
+    value          TEXT NOT NULL,
+    object_id      INTEGER NOT NULL,
+    PRIMARY KEY (account_id, object_type_id, property, value),
     FOREIGN KEY (account_id, object_id) REFERENCES crm_objects (account_id, object_id)
 ) WITHOUT ROWID;
+-- A record's own claims: replaced on update, deleted on archive (and checked by the foreign
+-- key when a record row is deleted).
+CREATE INDEX crm_unique_values_by_object ON crm_unique_values (account_id, object_id);
 
 -- Visitor tokens (hubspotutk) linked to contacts.
 CREATE TABLE visitor_tokens (

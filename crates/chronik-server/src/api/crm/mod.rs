@@ -1,0 +1,248 @@
+//! `/crm/v3/objects/…`, `/crm/v3/properties/…` and `/crm-object-schemas/v3/schemas/…` (also
+//! served at `/crm/v3/schemas/…`): HubSpot's CRM record store (api-reference §5).
+//!
+//! - `objects.rs`: create, get, update, archive, list, and the batch endpoints;
+//! - `search.rs`: search;
+//! - `properties.rs`: property definitions;
+//! - `schemas.rs`: custom object schemas.
+//!
+//! Every route resolves its `{objectType}` with [`resolve`] (standard types by name, singular
+//! or plural, or type id; custom objects by `2-<n>` or `p{portalId}_{name}`) and checks the
+//! scope the type needs ([`Access`]).
+
+mod objects;
+mod properties;
+mod schemas;
+mod search;
+pub mod wire;
+
+use chronik_domain::crm::object::PropertySet;
+use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeRef, StandardType};
+use chronik_domain::crm::property::{
+    custom_object_system_properties, standard_properties, PropertyDefinition,
+};
+use chronik_store::{SchemaKey, StoreError, StoredProperty, StoredSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(objects::get_page, objects::create))
+        .routes(routes!(
+            objects::get_by_id,
+            objects::update,
+            objects::archive
+        ))
+        .routes(routes!(objects::batch_create))
+        .routes(routes!(objects::batch_read))
+        .routes(routes!(objects::batch_update))
+        .routes(routes!(objects::batch_archive))
+        .routes(routes!(search::do_search))
+        .routes(routes!(properties::get_all, properties::create))
+        .routes(routes!(
+            properties::get_by_name,
+            properties::update,
+            properties::archive
+        ))
+        .routes(routes!(schemas::get_all, schemas::create))
+        .routes(routes!(
+            schemas::get_by_id,
+            schemas::update,
+            schemas::archive
+        ))
+        .routes(routes!(schemas::create_association))
+}
+
+/// Reading or writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `…read`
+    Read,
+    /// `…write`
+    Write,
+}
+
+impl Access {
+    fn suffix(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+/// An object type resolved for one account: its id, its definitions and its schema.
+pub struct ResolvedType {
+    /// The objectTypeId.
+    pub type_id: String,
+    /// Set for the four standard types.
+    pub standard: Option<StandardType>,
+    /// Set for custom objects.
+    pub schema: Option<StoredSchema>,
+    /// Every property definition (default and custom).
+    pub properties: PropertySet,
+    /// The custom properties as stored (for the properties API).
+    pub custom: Vec<StoredProperty>,
+}
+
+impl ResolvedType {
+    /// The singular label used in messages (`contact`, `car`).
+    pub fn singular(&self) -> String {
+        match (&self.standard, &self.schema) {
+            (Some(t), _) => t.singular().to_owned(),
+            (None, Some(s)) => s.definition.labels.singular.to_lowercase(),
+            (None, None) => "record".to_owned(),
+        }
+    }
+
+    /// Properties the free-text `query` of a search looks in.
+    pub fn searchable(&self) -> Vec<&str> {
+        match (&self.standard, &self.schema) {
+            (Some(StandardType::Contacts), _) => vec![
+                "firstname",
+                "lastname",
+                "email",
+                "phone",
+                "company",
+                "website",
+            ],
+            (Some(StandardType::Companies), _) => vec!["name", "domain", "website", "phone"],
+            (Some(StandardType::Deals), _) => vec!["dealname"],
+            (Some(StandardType::Tickets), _) => vec!["subject", "content"],
+            (None, Some(s)) => s
+                .definition
+                .searchable_properties
+                .iter()
+                .map(String::as_str)
+                .collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Properties a create must set (custom objects' `requiredProperties`).
+    pub fn required(&self) -> &[String] {
+        self.schema
+            .as_ref()
+            .map(|s| s.definition.required_properties.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// The scopes, any one of which grants `access` to records of a type (SPEC.md, issue 5:
+/// `crm.objects.<type>.read|write`, `crm.objects.custom.*` for custom objects, and HubSpot's
+/// `tickets` scope for tickets).
+pub fn object_scopes(standard: Option<StandardType>, access: Access) -> Vec<String> {
+    match standard {
+        Some(StandardType::Tickets) => vec![
+            "tickets".to_owned(),
+            format!("crm.objects.tickets.{}", access.suffix()),
+        ],
+        Some(t) => vec![format!("crm.objects.{}.{}", t.plural(), access.suffix())],
+        None => vec![format!("crm.objects.custom.{}", access.suffix())],
+    }
+}
+
+/// The scopes for property definitions and schemas of a type (`crm.schemas.<type>.*`).
+pub fn schema_scopes(standard: Option<StandardType>, access: Access) -> Vec<String> {
+    match standard {
+        Some(StandardType::Tickets) => vec![
+            "tickets".to_owned(),
+            format!("crm.schemas.tickets.{}", access.suffix()),
+        ],
+        Some(t) => vec![format!("crm.schemas.{}.{}", t.plural(), access.suffix())],
+        None => vec![format!("crm.schemas.custom.{}", access.suffix())],
+    }
+}
+
+/// Checks that `caller` holds one of `scopes`.
+pub fn require(caller: &Caller, scopes: &[String]) -> Result<(), ApiError> {
+    let refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    caller.require_any(&refs)
+}
+
+/// Resolves a `{objectType}` path segment in the caller's account, without checking scopes.
+pub async fn resolve_type(
+    state: &AppState,
+    caller: &Caller,
+    segment: &str,
+) -> Result<ResolvedType, ApiError> {
+    let account = caller.account;
+    let (type_id, standard, schema) = match ObjectTypeRef::parse(segment, account.0) {
+        ObjectTypeRef::Standard(t) => (t.type_id().to_owned(), Some(t), None),
+        ObjectTypeRef::CustomTypeId(id) => {
+            let schema = lookup_schema(state, caller, SchemaKey::TypeId(id), segment).await?;
+            (schema.type_id.clone(), None, Some(schema))
+        }
+        ObjectTypeRef::CustomName(name) => {
+            let schema = lookup_schema(state, caller, SchemaKey::Name(name), segment).await?;
+            (schema.type_id.clone(), None, Some(schema))
+        }
+    };
+    let custom = state
+        .store
+        .list_properties(account, &type_id, false)
+        .await?;
+    let mut defs: Vec<PropertyDefinition> = match standard {
+        Some(t) => standard_properties(t),
+        None => custom_object_system_properties(),
+    };
+    if let Some(s) = &schema {
+        // A custom object shows its display properties by default.
+        let mut shown: Vec<&String> = s.definition.secondary_display_properties.iter().collect();
+        shown.extend(s.definition.primary_display_property.iter());
+        defs.extend(custom.iter().map(|p| {
+            let mut d = p.definition.clone();
+            d.returned_by_default = shown.contains(&&d.name);
+            d
+        }));
+    } else {
+        defs.extend(custom.iter().map(|p| p.definition.clone()));
+    }
+    let (created, modified) = match standard {
+        Some(t) => ("createdate", t.last_modified_property()),
+        None => ("hs_createdate", "hs_lastmodifieddate"),
+    };
+    Ok(ResolvedType {
+        type_id,
+        standard,
+        schema,
+        properties: PropertySet::new(defs, created, modified),
+        custom,
+    })
+}
+
+async fn lookup_schema(
+    state: &AppState,
+    caller: &Caller,
+    key: SchemaKey,
+    segment: &str,
+) -> Result<StoredSchema, ApiError> {
+    match state.store.get_schema(caller.account, &key).await {
+        Ok(s) => Ok(s),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(format!(
+            "Unable to infer object type from: {segment}. Use contacts, companies, deals, tickets, a custom object's objectTypeId (2-…) or its fully qualified name ({}).",
+            fully_qualified_name(caller.account.0, "<name>")
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Resolves `{objectType}` and checks the object scope for `access`.
+pub async fn resolve_objects(
+    state: &AppState,
+    caller: &Caller,
+    segment: &str,
+    access: Access,
+) -> Result<ResolvedType, ApiError> {
+    // Standard types need no lookup to know their scope; check it before touching the store.
+    if let ObjectTypeRef::Standard(t) = ObjectTypeRef::parse(segment, caller.account.0) {
+        require(caller, &object_scopes(Some(t), access))?;
+    } else {
+        require(caller, &object_scopes(None, access))?;
+    }
+    resolve_type(state, caller, segment).await
+}
