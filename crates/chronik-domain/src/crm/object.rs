@@ -164,7 +164,9 @@ impl PropertySet {
     }
 
     /// The properties a response shows: the `requested` ones (null when unset, unknown names
-    /// left out), or the type's default ones when none are requested.
+    /// left out), or the type's default ones when none are requested. The system properties
+    /// (`hs_object_id` and the create and last-modified dates) are always shown, as HubSpot
+    /// does.
     pub fn select(
         &self,
         all: &BTreeMap<String, String>,
@@ -177,10 +179,16 @@ impl PropertySet {
                 .map(|d| (d.name.clone(), all.get(&d.name).cloned()))
                 .collect()
         } else {
-            requested
-                .iter()
-                .filter(|name| self.defs.contains_key(name.as_str()))
-                .map(|name| (name.clone(), all.get(name).cloned()))
+            let system = [
+                "hs_object_id",
+                self.created.as_str(),
+                self.last_modified.as_str(),
+            ];
+            system
+                .into_iter()
+                .chain(requested.iter().map(String::as_str))
+                .filter(|name| self.defs.contains_key(*name))
+                .map(|name| (name.to_owned(), all.get(name).cloned()))
                 .collect()
         }
     }
@@ -277,8 +285,20 @@ mod tests {
             "phone is not a default property"
         );
         let picked = set.select(&all, &["phone".into(), "unknown".into(), "city".into()]);
-        assert_eq!(picked.len(), 2);
+        let names: Vec<&str> = picked.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "city",
+                "createdate",
+                "hs_object_id",
+                "lastmodifieddate",
+                "phone"
+            ],
+            "the requested ones plus the system properties"
+        );
         assert_eq!(picked["phone"].as_deref(), Some("1"));
         assert_eq!(picked["city"], None);
+        assert_eq!(picked["hs_object_id"].as_deref(), Some("7"));
     }
 }

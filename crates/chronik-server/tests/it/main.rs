@@ -6,6 +6,12 @@
 
 mod admin;
 mod auth;
+mod crm_batch;
+mod crm_helpers;
+mod crm_objects;
+mod crm_properties;
+mod crm_schemas;
+mod crm_search;
 mod errors;
 mod helpers;
 mod multinode;

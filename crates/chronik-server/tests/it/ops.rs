@@ -27,6 +27,30 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/admin/v1/apps"),
     ("post", "/admin/v1/apps/{appId}/installs"),
     ("post", "/admin/v1/apps/{appId}/authorization-codes"),
+    ("get", "/crm/v3/objects/{objectType}"),
+    ("post", "/crm/v3/objects/{objectType}"),
+    ("get", "/crm/v3/objects/{objectType}/{objectId}"),
+    ("patch", "/crm/v3/objects/{objectType}/{objectId}"),
+    ("delete", "/crm/v3/objects/{objectType}/{objectId}"),
+    ("post", "/crm/v3/objects/{objectType}/batch/create"),
+    ("post", "/crm/v3/objects/{objectType}/batch/read"),
+    ("post", "/crm/v3/objects/{objectType}/batch/update"),
+    ("post", "/crm/v3/objects/{objectType}/batch/archive"),
+    ("post", "/crm/v3/objects/{objectType}/search"),
+    ("get", "/crm/v3/properties/{objectType}"),
+    ("post", "/crm/v3/properties/{objectType}"),
+    ("get", "/crm/v3/properties/{objectType}/{propertyName}"),
+    ("patch", "/crm/v3/properties/{objectType}/{propertyName}"),
+    ("delete", "/crm/v3/properties/{objectType}/{propertyName}"),
+    ("get", "/crm-object-schemas/v3/schemas"),
+    ("post", "/crm-object-schemas/v3/schemas"),
+    ("get", "/crm-object-schemas/v3/schemas/{objectType}"),
+    ("patch", "/crm-object-schemas/v3/schemas/{objectType}"),
+    ("delete", "/crm-object-schemas/v3/schemas/{objectType}"),
+    (
+        "post",
+        "/crm-object-schemas/v3/schemas/{objectType}/associations",
+    ),
 ];
 
 /// A redaction that checks the value it hides is a UUID.
@@ -174,7 +198,10 @@ async fn openapi_document_lists_exactly_the_operations_the_router_serves() {
         let concrete = path
             .replace("{portalId}", "1")
             .replace("{appId}", "1")
-            .replace("{token}", "x");
+            .replace("{token}", "x")
+            .replace("{objectType}", "contacts")
+            .replace("{objectId}", "1")
+            .replace("{propertyName}", "email");
         let method: Method = method.to_uppercase().parse().unwrap();
         let response = app.send(app.request(method.clone(), &concrete)).await;
         assert_ne!(

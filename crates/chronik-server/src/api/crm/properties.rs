@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use chronik_domain::crm::object_type::ObjectTypeRef;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::{
     apply_property_patch, check_new_property, OptionInput, PropertyInput, PropertyPatch,
@@ -93,9 +94,14 @@ async fn resolve(
     object_type: &str,
     access: Access,
 ) -> Result<ResolvedType, ApiError> {
-    let t = resolve_type(state, caller, object_type).await?;
-    require(caller, &schema_scopes(t.standard, access))?;
-    Ok(t)
+    // The scope follows from the path alone; check it before the store is asked about the
+    // type, as the record routes do, so a caller without it never learns which types exist.
+    let standard = match ObjectTypeRef::parse(object_type, caller.account.0) {
+        ObjectTypeRef::Standard(t) => Some(t),
+        ObjectTypeRef::CustomTypeId(_) | ObjectTypeRef::CustomName(_) => None,
+    };
+    require(caller, &schema_scopes(standard, access))?;
+    resolve_type(state, caller, object_type).await
 }
 
 fn property_not_found(name: &str) -> ApiError {

@@ -224,7 +224,14 @@ pub async fn update(
         next.secondary_display_properties = l.clone();
     }
     if let Some(p) = &patch.primary_display_property {
-        check("primaryDisplayProperty", std::slice::from_ref(p));
+        // A single name, not a list: its field has no index.
+        if !names.contains(p) {
+            problems.push(ValidationError::new(
+                "primaryDisplayProperty",
+                "PROPERTY_DOESNT_EXIST",
+                format!("primaryDisplayProperty \"{p}\" is not a property of this object type"),
+            ));
+        }
         next.primary_display_property = Some(p.clone());
     }
     if let Some(labels) = &patch.labels {
