@@ -238,11 +238,23 @@ pub async fn resolve_objects(
     segment: &str,
     access: Access,
 ) -> Result<ResolvedType, ApiError> {
-    // Standard types need no lookup to know their scope; check it before touching the store.
-    if let ObjectTypeRef::Standard(t) = ObjectTypeRef::parse(segment, caller.account.0) {
-        require(caller, &object_scopes(Some(t), access))?;
-    } else {
-        require(caller, &object_scopes(None, access))?;
-    }
+    resolve_checked(state, caller, segment, object_scopes, access).await
+}
+
+/// Resolves `{objectType}` after checking the scope that `scopes` names for it. The scope
+/// follows from the path alone, so it is checked before the store is asked about the type:
+/// a caller without it never learns which custom types exist.
+pub async fn resolve_checked(
+    state: &AppState,
+    caller: &Caller,
+    segment: &str,
+    scopes: fn(Option<StandardType>, Access) -> Vec<String>,
+    access: Access,
+) -> Result<ResolvedType, ApiError> {
+    let standard = match ObjectTypeRef::parse(segment, caller.account.0) {
+        ObjectTypeRef::Standard(t) => Some(t),
+        ObjectTypeRef::CustomTypeId(_) | ObjectTypeRef::CustomName(_) => None,
+    };
+    require(caller, &scopes(standard, access))?;
     resolve_type(state, caller, segment).await
 }

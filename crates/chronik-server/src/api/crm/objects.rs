@@ -275,12 +275,20 @@ fn item_error(index: usize, e: ApiError) -> StandardError {
     }
 }
 
+/// The batch answer: `ok` when every input succeeded, else 207 with the failures in input
+/// order.
 fn batch_response(
     results: Vec<SimplePublicObject>,
-    errors: Vec<StandardError>,
+    mut errors: Vec<StandardError>,
     ok: StatusCode,
     started: chrono::DateTime<Utc>,
 ) -> Response {
+    errors.sort_by_key(|e| {
+        e.context
+            .get("inputIndex")
+            .and_then(|v| v.first())
+            .and_then(|v| v.parse::<usize>().ok())
+    });
     let failed = !errors.is_empty();
     let body = BatchResponse {
         status: "COMPLETE",
@@ -575,12 +583,6 @@ pub async fn batch_create(
             Err(e) => errors.push(item_error(i, store_item_error(&t, None, e))),
         }
     }
-    errors.sort_by_key(|e| {
-        e.context
-            .get("inputIndex")
-            .and_then(|v| v.first())
-            .and_then(|v| v.parse::<usize>().ok())
-    });
     Ok(batch_response(
         results,
         errors,
@@ -703,12 +705,6 @@ pub async fn batch_update(
             Err(e) => errors.push(item_error(i, store_item_error(&t, Some(&raw_id), e))),
         }
     }
-    errors.sort_by_key(|e| {
-        e.context
-            .get("inputIndex")
-            .and_then(|v| v.first())
-            .and_then(|v| v.parse::<usize>().ok())
-    });
     Ok(batch_response(results, errors, StatusCode::OK, started))
 }
 

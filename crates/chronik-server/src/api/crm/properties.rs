@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chronik_domain::crm::object_type::ObjectTypeRef;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::{
     apply_property_patch, check_new_property, OptionInput, PropertyInput, PropertyPatch,
@@ -13,7 +12,7 @@ use chronik_store::{StoreError, StoredProperty};
 use chrono::Utc;
 
 use super::wire::*;
-use super::{require, resolve_type, schema_scopes, Access, ResolvedType};
+use super::{resolve_checked, schema_scopes, Access, ResolvedType};
 use crate::auth::Caller;
 use crate::error::{ApiError, Category, ErrorBody};
 use crate::extract::{Json, Path, QueryPairs};
@@ -94,14 +93,7 @@ async fn resolve(
     object_type: &str,
     access: Access,
 ) -> Result<ResolvedType, ApiError> {
-    // The scope follows from the path alone; check it before the store is asked about the
-    // type, as the record routes do, so a caller without it never learns which types exist.
-    let standard = match ObjectTypeRef::parse(object_type, caller.account.0) {
-        ObjectTypeRef::Standard(t) => Some(t),
-        ObjectTypeRef::CustomTypeId(_) | ObjectTypeRef::CustomName(_) => None,
-    };
-    require(caller, &schema_scopes(standard, access))?;
-    resolve_type(state, caller, object_type).await
+    resolve_checked(state, caller, object_type, schema_scopes, access).await
 }
 
 fn property_not_found(name: &str) -> ApiError {
