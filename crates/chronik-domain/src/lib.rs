@@ -7,6 +7,7 @@
 //! [`tenancy`] for accounts, apps, installs, tokens and scopes.
 
 pub mod crm;
+pub mod custom_events;
 pub mod error;
 pub mod ids;
 pub mod secret;

@@ -1,0 +1,590 @@
+//! Event definitions (`/events/v3/event-definitions`).
+
+use crate::crm::property::{PropertyOption, PropertyType};
+use crate::error::{DomainError, Problems, ValidationError};
+
+/// Seed (custom events, limits): labels are at most 50 characters.
+pub const MAX_LABEL_CHARS: usize = 50;
+
+/// Seed (custom events, limits): internal names are at most 50 characters.
+pub const MAX_NAME_CHARS: usize = 50;
+
+/// api-reference §1.5: at most 50 custom properties per definition.
+pub const MAX_CUSTOM_PROPERTIES: usize = 50;
+
+/// Seed (custom events, limits): 500 event definitions per account. SPEC.md makes it a
+/// configurable quota; this is the default.
+pub const DEFAULT_MAX_DEFINITIONS: u64 = 500;
+
+/// The record type a definition's completions belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrimaryObject {
+    /// `CONTACT` (the default).
+    Contact,
+    /// `COMPANY`.
+    Company,
+    /// `DEAL`.
+    Deal,
+    /// `TICKET`.
+    Ticket,
+    /// A custom object, by the name or type id the caller gave (resolved by the server).
+    Custom(String),
+}
+
+impl PrimaryObject {
+    /// Parses `primaryObject`: the four standard names in any case, else a custom object.
+    pub fn parse(raw: &str) -> PrimaryObject {
+        match raw.to_ascii_uppercase().as_str() {
+            "CONTACT" | "CONTACTS" | "0-1" => PrimaryObject::Contact,
+            "COMPANY" | "COMPANIES" | "0-2" => PrimaryObject::Company,
+            "DEAL" | "DEALS" | "0-3" => PrimaryObject::Deal,
+            "TICKET" | "TICKETS" | "0-5" => PrimaryObject::Ticket,
+            _ => PrimaryObject::Custom(raw.to_owned()),
+        }
+    }
+}
+
+/// Checks an internal name (event or property): starts with a letter, then `a-z`, `0-9`,
+/// `_`; at most [`MAX_NAME_CHARS`] characters.
+pub fn parse_internal_name(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let chars = raw.chars().count();
+    if chars == 0 {
+        return Err(ValidationError::required(field));
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(ValidationError::new(
+            field,
+            "TOO_LONG",
+            format!(
+                "{field} has {chars} characters; an internal name has at most {MAX_NAME_CHARS}"
+            ),
+        ));
+    }
+    let first = raw.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if !first
+        || !raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(ValidationError::new(
+            field,
+            "INVALID_NAME",
+            format!(
+                "{field} \"{raw}\" must start with a letter and use only lower-case a-z, 0-9 and _"
+            ),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Checks a label: required, at most [`MAX_LABEL_CHARS`] characters.
+pub fn parse_label(field: &str, raw: Option<&str>) -> Result<String, ValidationError> {
+    let label = raw.map(str::trim).unwrap_or_default();
+    let chars = label.chars().count();
+    if chars == 0 {
+        return Err(ValidationError::required(field));
+    }
+    if chars > MAX_LABEL_CHARS {
+        return Err(ValidationError::new(
+            field,
+            "TOO_LONG",
+            format!("{field} has {chars} characters; a label has at most {MAX_LABEL_CHARS}"),
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+/// The internal name HubSpot derives from a label when none is sent: lower-cased, every run of
+/// other characters an `_`, a leading digit prefixed, cut to [`MAX_NAME_CHARS`].
+pub fn name_from_label(label: &str) -> String {
+    let mut name = String::new();
+    for c in label.trim().to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            name.push(c);
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let mut name = name.trim_matches('_').to_owned();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name.insert_str(0, "e_");
+    }
+    name.chars()
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim_end_matches('_')
+        .to_owned()
+}
+
+/// The fully qualified name completions are sent with: `pe{portalId}_{name}`.
+pub fn fully_qualified_name(portal_id: i64, name: &str) -> String {
+    format!("pe{portal_id}_{name}")
+}
+
+/// One property of an event definition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventProperty {
+    /// Internal name.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Data type.
+    #[serde(rename = "type")]
+    pub property_type: PropertyType,
+    /// Description.
+    pub description: String,
+    /// Options of an enumeration.
+    pub options: Vec<PropertyOption>,
+    /// Whether HubSpot defines it (the default event properties).
+    pub hubspot_defined: bool,
+}
+
+impl EventProperty {
+    /// Whether values may be up to 1,024 characters instead of 256 (SPEC.md: `hs_url`,
+    /// `hs_referrer` and properties of URL type; the define-events guide counts every string
+    /// property whose name contains `url`, `referrer` or `link`).
+    pub fn is_url(&self) -> bool {
+        self.property_type == PropertyType::String
+            && ["url", "referrer", "link"]
+                .iter()
+                .any(|part| self.name.contains(part))
+    }
+}
+
+/// A property as sent (`ExternalBehavioralEventPropertyCreate`).
+#[derive(Debug, Clone, Default)]
+pub struct EventPropertyInput {
+    /// `name` (derived from the label when absent).
+    pub name: Option<String>,
+    /// `label`.
+    pub label: Option<String>,
+    /// `type`.
+    pub property_type: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `options[]` as `(label, value)`.
+    pub options: Vec<(Option<String>, Option<String>)>,
+}
+
+/// Checks one property definition; `path` prefixes field names (`propertyDefinitions[2].`).
+pub fn parse_event_property(
+    path: &str,
+    input: &EventPropertyInput,
+    problems: &mut Problems,
+) -> Option<EventProperty> {
+    let field = |f: &str| format!("{path}{f}");
+    let label = match parse_label(&field("label"), input.label.as_deref()) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let name = match (&input.name, &label) {
+        (Some(n), _) => parse_internal_name(&field("name"), n)
+            .map_err(|e| problems.push(e))
+            .ok(),
+        (None, Some(l)) => Some(name_from_label(l)),
+        (None, None) => None,
+    };
+    if name.as_deref().is_some_and(|n| n.starts_with("hs_")) {
+        problems.push(ValidationError::new(
+            field("name"),
+            "RESERVED_NAME",
+            format!(
+                "{} may not start with hs_, which HubSpot's default event properties use",
+                field("name")
+            ),
+        ));
+    }
+    let property_type = match input.property_type.as_deref() {
+        None => {
+            problems.push(ValidationError::required(&field("type")));
+            None
+        }
+        Some(t) => match PropertyType::parse(&t.to_ascii_lowercase()) {
+            Some(t) => Some(t),
+            None => {
+                problems.push(ValidationError::new(
+                    field("type"),
+                    "INVALID_TYPE",
+                    format!("{} \"{t}\" must be one of bool, enumeration, date, datetime, number, string", field("type")),
+                ));
+                None
+            }
+        },
+    };
+    let mut options = Vec::new();
+    for (i, (label, value)) in input.options.iter().enumerate() {
+        match (
+            label.as_deref().filter(|l| !l.is_empty()),
+            value.as_deref().filter(|v| !v.is_empty()),
+        ) {
+            (Some(l), Some(v)) => options.push(PropertyOption {
+                label: l.to_owned(),
+                value: v.to_owned(),
+                display_order: i as i32,
+                hidden: false,
+                description: None,
+            }),
+            (None, _) => problems.push(ValidationError::required(&format!(
+                "{path}options[{i}].label"
+            ))),
+            (_, None) => problems.push(ValidationError::required(&format!(
+                "{path}options[{i}].value"
+            ))),
+        }
+    }
+    if property_type == Some(PropertyType::Enumeration) && input.options.is_empty() {
+        problems.push(ValidationError::new(
+            field("options"),
+            "REQUIRED",
+            format!(
+                "{} needs at least one option for an enumeration",
+                field("options")
+            ),
+        ));
+    }
+    Some(EventProperty {
+        name: name?,
+        label: label?,
+        property_type: property_type?,
+        description: input.description.clone().unwrap_or_default(),
+        options,
+        hubspot_defined: false,
+    })
+}
+
+/// Checks the custom properties of a new definition: each one, at most
+/// [`MAX_CUSTOM_PROPERTIES`], no name twice.
+pub fn parse_event_properties(
+    inputs: &[EventPropertyInput],
+) -> Result<Vec<EventProperty>, DomainError> {
+    let mut problems = Problems::new();
+    if inputs.len() > MAX_CUSTOM_PROPERTIES {
+        problems.push(ValidationError::new(
+            "propertyDefinitions",
+            "TOO_MANY_PROPERTIES",
+            format!(
+                "propertyDefinitions has {} properties; a definition has at most {MAX_CUSTOM_PROPERTIES}",
+                inputs.len()
+            ),
+        ));
+    }
+    let mut parsed: Vec<EventProperty> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(p) =
+            parse_event_property(&format!("propertyDefinitions[{i}]."), input, &mut problems)
+        {
+            if parsed.iter().any(|q| q.name == p.name) {
+                problems.push(ValidationError::new(
+                    format!("propertyDefinitions[{i}].name"),
+                    "DUPLICATE_PROPERTY",
+                    format!("propertyDefinitions[{i}].name \"{}\" appears twice", p.name),
+                ));
+            }
+            parsed.push(p);
+        }
+    }
+    problems.finish(parsed)
+}
+
+fn default_property(
+    name: &str,
+    label: &str,
+    property_type: PropertyType,
+    options: &[&str],
+) -> EventProperty {
+    EventProperty {
+        name: name.to_owned(),
+        label: label.to_owned(),
+        property_type,
+        description: String::new(),
+        options: options
+            .iter()
+            .enumerate()
+            .map(|(i, v)| PropertyOption {
+                label: (*v).to_owned(),
+                value: (*v).to_owned(),
+                display_order: i as i32,
+                hidden: false,
+                description: None,
+            })
+            .collect(),
+        hubspot_defined: true,
+    }
+}
+
+/// Seed (custom events, attribution): the asset types `hs_page_content_type` and
+/// `hs_asset_type` accept.
+pub const ASSET_TYPES: &[&str] = &[
+    "STANDARD_PAGE",
+    "LANDING_PAGE",
+    "BLOG_POST",
+    "KNOWLEDGE_ARTICLE",
+    "AD",
+    "CALL",
+    "CONTACT_IMPORT",
+    "CONVERSATION",
+    "CUSTOM_BEHAVIORAL_EVENT_NAME",
+    "EMAIL",
+    "EXTERNAL_PAGE",
+    "INTEGRATIONS",
+    "MARKETING_EVENT",
+    "MEDIA_BRIDGE",
+    "MEETING",
+    "SALES_EMAIL",
+    "SEQUENCE",
+    "SOCIAL_POST",
+    "OTHER",
+];
+
+/// Seed (custom events, attribution): the interaction sources `hs_touchpoint_source` accepts.
+pub const TOUCHPOINT_SOURCES: &[&str] = &[
+    "CONVERSATION",
+    "DIRECT_TRAFFIC",
+    "EMAIL_MARKETING",
+    "HUBSPOT_CRM",
+    "INTEGRATION",
+    "MARKETING_EVENT",
+    "OFFLINE",
+    "ORGANIC_SEARCH",
+    "OTHER_CAMPAIGNS",
+    "PAID_SEARCH",
+    "PAID_SOCIAL",
+    "REFERRALS",
+    "SALES",
+];
+
+/// HubSpot's default event properties (api-reference §1.5), added when a definition is
+/// created with `includeDefaultProperties` (the default). `hs_url` is the generic URL property
+/// the send limits name.
+pub fn default_event_properties() -> Vec<EventProperty> {
+    use PropertyType::{Enumeration, Number, String as Text};
+    let mut props: Vec<EventProperty> = [
+        ("hs_asset_description", "Asset description"),
+        ("hs_asset_title", "Asset title"),
+        ("hs_browser", "Browser"),
+        ("hs_campaign_id", "Campaign"),
+        ("hs_city", "City"),
+        ("hs_country", "Country"),
+        ("hs_device_name", "Device name"),
+        ("hs_element_class", "Element class"),
+        ("hs_element_id", "Element ID"),
+        ("hs_element_text", "Element text"),
+        ("hs_link_href", "Link href"),
+        ("hs_operating_system", "Operating system"),
+        ("hs_operating_version", "Operating version"),
+        ("hs_page_id", "Page ID"),
+        ("hs_page_title", "Page title"),
+        ("hs_page_url", "Page URL"),
+        ("hs_parent_module_id", "Parent module ID"),
+        ("hs_referrer", "Referrer"),
+        ("hs_region", "Region"),
+        ("hs_tracking_name", "Tracking name"),
+        ("hs_url", "URL"),
+        ("hs_user_agent", "User agent"),
+        ("hs_utm_campaign", "UTM campaign"),
+        ("hs_utm_content", "UTM content"),
+        ("hs_utm_medium", "UTM medium"),
+        ("hs_utm_source", "UTM source"),
+        ("hs_utm_term", "UTM term"),
+        ("hs_language", "Language"),
+    ]
+    .iter()
+    .map(|(n, l)| default_property(n, l, Text, &[]))
+    .collect();
+    props.push(default_property(
+        "hs_screen_height",
+        "Screen height",
+        Number,
+        &[],
+    ));
+    props.push(default_property(
+        "hs_screen_width",
+        "Screen width",
+        Number,
+        &[],
+    ));
+    props.push(default_property(
+        "hs_device_type",
+        "Device type",
+        Enumeration,
+        &[
+            "Game Console",
+            "PDA",
+            "Personal Computer",
+            "Desktop",
+            "Smartphone",
+            "Smart TV",
+            "Tablet",
+            "Wearable Computer",
+            "Unknown",
+        ],
+    ));
+    props.push(default_property(
+        "hs_page_content_type",
+        "Page content type",
+        Enumeration,
+        ASSET_TYPES,
+    ));
+    props.push(default_property(
+        "hs_asset_type",
+        "Asset type",
+        Enumeration,
+        ASSET_TYPES,
+    ));
+    props.push(default_property(
+        "hs_touchpoint_source",
+        "Touchpoint source",
+        Enumeration,
+        TOUCHPOINT_SOURCES,
+    ));
+    props.sort_by(|a, b| a.name.cmp(&b.name));
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_at_50_pass_and_51_fail() {
+        assert!(parse_internal_name("name", &"a".repeat(50)).is_ok());
+        let e = parse_internal_name("name", &"a".repeat(51)).unwrap_err();
+        assert!(
+            e.message.contains("51") && e.message.contains("50"),
+            "{}",
+            e.message
+        );
+        for bad in ["1abc", "Abc", "a-b", "a b", "_a"] {
+            assert_eq!(
+                parse_internal_name("name", bad).unwrap_err().code,
+                "INVALID_NAME",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn labels_at_50_pass_and_51_fail() {
+        assert!(parse_label("label", Some(&"L".repeat(50))).is_ok());
+        let e = parse_label("label", Some(&"L".repeat(51))).unwrap_err();
+        assert!(e.message.contains("51") && e.message.contains("50"));
+        assert_eq!(parse_label("label", None).unwrap_err().code, "REQUIRED");
+    }
+
+    #[test]
+    fn names_derive_from_labels() {
+        assert_eq!(name_from_label("Login Event"), "login_event");
+        assert_eq!(name_from_label("  Paid -- Order #1 "), "paid_order_1");
+        assert_eq!(name_from_label("2FA used"), "e_2fa_used");
+        assert!(parse_internal_name("name", &name_from_label(&"x".repeat(80))).is_ok());
+    }
+
+    #[test]
+    fn primary_objects_parse_in_any_case() {
+        assert_eq!(PrimaryObject::parse("contact"), PrimaryObject::Contact);
+        assert_eq!(PrimaryObject::parse("DEAL"), PrimaryObject::Deal);
+        assert_eq!(
+            PrimaryObject::parse("p123_cars"),
+            PrimaryObject::Custom("p123_cars".into())
+        );
+    }
+
+    #[test]
+    fn fifty_properties_pass_and_51_fail() {
+        let input = |i: usize| EventPropertyInput {
+            label: Some(format!("P{i}")),
+            property_type: Some("string".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_event_properties(&(0..50).map(input).collect::<Vec<_>>())
+                .unwrap()
+                .len(),
+            50
+        );
+        let e = parse_event_properties(&(0..51).map(input).collect::<Vec<_>>())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("51") && e.contains("50"), "{e}");
+    }
+
+    #[test]
+    fn bad_properties_are_each_named() {
+        let err = parse_event_properties(&[
+            EventPropertyInput {
+                label: Some("Color".into()),
+                property_type: Some("colour".into()),
+                ..Default::default()
+            },
+            EventPropertyInput {
+                name: Some("hs_mine".into()),
+                label: Some("Mine".into()),
+                property_type: Some("string".into()),
+                ..Default::default()
+            },
+            EventPropertyInput {
+                label: Some("Size".into()),
+                property_type: Some("enumeration".into()),
+                ..Default::default()
+            },
+            EventPropertyInput {
+                label: Some("Size".into()),
+                property_type: Some("string".into()),
+                ..Default::default()
+            },
+        ])
+        .unwrap_err();
+        let DomainError::Invalid(problems) = err else {
+            panic!()
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "propertyDefinitions[0].type",
+                "propertyDefinitions[1].name",
+                "propertyDefinitions[2].options",
+                "propertyDefinitions[3].name"
+            ]
+        );
+    }
+
+    #[test]
+    fn url_properties_are_the_url_referrer_and_link_strings() {
+        let by_name = |n: &str| {
+            default_event_properties()
+                .into_iter()
+                .find(|p| p.name == n)
+                .unwrap()
+        };
+        assert!(by_name("hs_url").is_url());
+        assert!(by_name("hs_referrer").is_url());
+        assert!(by_name("hs_page_url").is_url());
+        assert!(by_name("hs_link_href").is_url());
+        assert!(!by_name("hs_page_title").is_url());
+        assert!(!by_name("hs_screen_width").is_url());
+    }
+
+    #[test]
+    fn attribution_properties_take_exactly_the_seed_values() {
+        let props = default_event_properties();
+        let values = |n: &str| -> Vec<String> {
+            props
+                .iter()
+                .find(|p| p.name == n)
+                .unwrap()
+                .options
+                .iter()
+                .map(|o| o.value.clone())
+                .collect()
+        };
+        assert_eq!(values("hs_page_content_type").len(), ASSET_TYPES.len());
+        assert_eq!(values("hs_asset_type"), values("hs_page_content_type"));
+        assert_eq!(values("hs_touchpoint_source").len(), 13);
+        assert_eq!(fully_qualified_name(123, "login"), "pe123_login");
+    }
+}
