@@ -32,8 +32,13 @@ pub const MAX_GROUP_COMMIT_JOBS: usize = 256;
 /// Jobs that may wait for the writer before senders are made to wait (backpressure).
 pub const WRITE_QUEUE_CAPACITY: usize = 1024;
 
-/// Idle read connections kept open.
-const MAX_IDLE_READERS: usize = 16;
+/// Reads that run at once, each on its own blocking thread and connection. More would only
+/// queue on two cores while growing the blocking pool and opening connections under load;
+/// the rest wait for a permit.
+const MAX_CONCURRENT_READS: usize = 16;
+
+/// Idle read connections kept open: one per concurrent read.
+const MAX_IDLE_READERS: usize = MAX_CONCURRENT_READS;
 
 /// Prepared statements each connection keeps (rusqlite's default is 16). The CRM paths alone
 /// use more than that; evicting one means preparing it again on the next call.
@@ -68,6 +73,7 @@ type Job = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     readers: Arc<ReaderPool>,
+    read_permits: Arc<tokio::sync::Semaphore>,
 }
 
 struct ReaderPool {
@@ -192,6 +198,7 @@ impl SqliteStore {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
+            read_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_READS)),
         })
     }
 
@@ -238,7 +245,12 @@ impl SqliteStore {
     {
         let readers = Arc::clone(&self.readers);
         let span = tracing::Span::current();
+        let permit = Arc::clone(&self.read_permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite read pool is closed".into()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let _entered = span.enter();
             let conn = readers.take()?;
             let result = f(&conn);

@@ -349,17 +349,17 @@ impl TenancyStore for SqliteStore {
     async fn access_token(&self, token: &TokenHash) -> Result<AccessToken, StoreError> {
         let token = token.as_str().to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            conn.prepare_cached(
                 "SELECT account_id, app_id, scopes, user_email, user_id, expires_at
                  FROM access_tokens WHERE token_hash = ?1",
-                [token],
-                |r| {
-                    Ok(AccessToken {
-                        grant: grant_row(r, 0)?,
-                        expires_at: from_ms(r.get(5)?),
-                    })
-                },
             )
+            .map_err(db)?
+            .query_row([token], |r| {
+                Ok(AccessToken {
+                    grant: grant_row(r, 0)?,
+                    expires_at: from_ms(r.get(5)?),
+                })
+            })
             .map_err(db)
         })
         .await
@@ -414,9 +414,13 @@ impl TenancyStore for SqliteStore {
     async fn bearer(&self, token: &TokenHash) -> Result<BearerGrant, StoreError> {
         let token = token.as_str().to_owned();
         self.read(move |conn| {
+            // Every authenticated request runs these two lookups: keep them prepared.
             let install = conn
-                .query_row(
+                .prepare_cached(
                     "SELECT account_id, app_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
+                )
+                .map_err(db)?
+                .query_row(
                     [&token],
                     |r| {
                         Ok(BearerGrant {
@@ -432,8 +436,11 @@ impl TenancyStore for SqliteStore {
             if let Some(grant) = install {
                 return Ok(grant);
             }
-            conn.query_row(
+            conn.prepare_cached(
                 "SELECT account_id, private_app_id, scopes FROM private_apps WHERE token_hash = ?1",
+            )
+            .map_err(db)?
+            .query_row(
                 [&token],
                 |r| {
                     Ok(BearerGrant {
