@@ -348,19 +348,25 @@ fn number(name: &str, label: &str) -> PropertyDefinition {
     plain(name, label, PropertyType::Number, "number")
 }
 
-fn enumeration(name: &str, label: &str, values: &[&str]) -> PropertyDefinition {
-    let mut p = plain(name, label, PropertyType::Enumeration, "select");
-    p.options = values
+/// Options whose labels are their values, in the given order (HubSpot's built-in
+/// enumerations).
+pub fn simple_options(values: &[&str]) -> Vec<PropertyOption> {
+    values
         .iter()
         .enumerate()
         .map(|(i, v)| PropertyOption {
-            label: v.to_owned().to_owned(),
+            label: (*v).to_owned(),
             value: (*v).to_owned(),
             display_order: i as i32,
             hidden: false,
             description: None,
         })
-        .collect();
+        .collect()
+}
+
+fn enumeration(name: &str, label: &str, values: &[&str]) -> PropertyDefinition {
+    let mut p = plain(name, label, PropertyType::Enumeration, "select");
+    p.options = simple_options(values);
     p
 }
 

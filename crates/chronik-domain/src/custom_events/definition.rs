@@ -1,6 +1,6 @@
 //! Event definitions (`/events/v3/event-definitions`).
 
-use crate::crm::property::{PropertyOption, PropertyType};
+use crate::crm::property::{simple_options, PropertyOption, PropertyType};
 use crate::error::{DomainError, Problems, ValidationError};
 
 /// Seed (custom events, limits): labels are at most 50 characters.
@@ -301,17 +301,7 @@ fn default_property(
         label: label.to_owned(),
         property_type,
         description: String::new(),
-        options: options
-            .iter()
-            .enumerate()
-            .map(|(i, v)| PropertyOption {
-                label: (*v).to_owned(),
-                value: (*v).to_owned(),
-                display_order: i as i32,
-                hidden: false,
-                description: None,
-            })
-            .collect(),
+        options: simple_options(options),
         hubspot_defined: true,
     }
 }
