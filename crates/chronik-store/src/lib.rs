@@ -1,5 +1,6 @@
 //! The storage boundary. [`Store`] is made of one trait per API family ([`TenancyStore`],
-//! [`CrmStore`]); the server holds it as `Arc<dyn Store>` and never sees SQL.
+//! [`CrmStore`], [`CustomEventStore`]); the server holds it as `Arc<dyn Store>` and never sees
+//! SQL.
 //!
 //! Two implementations live side by side with the same file names:
 //! - [`sqlite`]: the embedded default. One writer thread with group commit (WAL,
@@ -12,6 +13,7 @@
 //! Keys lead with the account id. Each method commits one atomic unit.
 
 pub mod crm;
+pub mod custom_events;
 pub mod error;
 mod history;
 pub mod migrate;
@@ -22,12 +24,13 @@ pub mod tenancy;
 use std::sync::Arc;
 
 pub use crm::*;
+pub use custom_events::*;
 pub use error::StoreError;
 pub use tenancy::*;
 
 /// Everything Chronik stores, one trait per API family.
 #[async_trait::async_trait]
-pub trait Store: TenancyStore + CrmStore + Send + Sync {
+pub trait Store: TenancyStore + CrmStore + CustomEventStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 

@@ -121,6 +121,49 @@ pub fn fully_qualified_name(portal_id: i64, name: &str) -> String {
     format!("pe{portal_id}_{name}")
 }
 
+/// `customMatchingId.primaryObjectRule`: the event property whose value finds the record by a
+/// unique property of the primary object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomMatchingId {
+    /// The record's unique property (e.g. `email`).
+    pub target_object_property_name: String,
+    /// The event property that holds its value.
+    pub event_property_name: String,
+}
+
+/// A checked event definition, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDefinition {
+    /// Internal name (unique per account, never reused).
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Description.
+    pub description: String,
+    /// The objectTypeId of the primary object (`0-1` for contacts, `2-<n>` for a custom object).
+    pub primary_object_type_id: String,
+    /// Whether HubSpot's default event properties belong to it.
+    pub include_default_properties: bool,
+    /// Its custom properties, in the order they were added.
+    pub properties: Vec<EventProperty>,
+    /// How completions find their record, when set.
+    pub custom_matching_id: Option<CustomMatchingId>,
+}
+
+impl EventDefinition {
+    /// Every property a completion may set: the custom ones and, when included, the default
+    /// ones.
+    pub fn all_properties(&self) -> Vec<EventProperty> {
+        let mut all = self.properties.clone();
+        if self.include_default_properties {
+            all.extend(default_event_properties());
+        }
+        all
+    }
+}
+
 /// One property of an event definition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

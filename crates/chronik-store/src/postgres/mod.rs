@@ -3,9 +3,11 @@
 //! statement here, and migrations take an advisory lock so two nodes starting together apply
 //! each version once.
 //!
-//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`), as in `sqlite/`.
+//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
+//! as in `sqlite/`.
 
 mod crm;
+mod custom_events;
 mod tenancy;
 
 use std::str::FromStr;
@@ -29,6 +31,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "crm",
         sql: include_str!("migrations/0002_crm.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "custom_events",
+        sql: include_str!("migrations/0003_custom_events.sql"),
     },
 ];
 

@@ -8,9 +8,11 @@
 //!   serves many requests. A failing job rolls back only its own savepoint.
 //! - **Reads** use read-only connections on the blocking pool, never on a runtime thread.
 //!
-//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`), as in `postgres/`.
+//! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
+//! as in `postgres/`.
 
 mod crm;
+mod custom_events;
 mod tenancy;
 
 use std::panic::AssertUnwindSafe;
@@ -57,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "crm",
         sql: include_str!("migrations/0002_crm.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "custom_events",
+        sql: include_str!("migrations/0003_custom_events.sql"),
     },
 ];
 

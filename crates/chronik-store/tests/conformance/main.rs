@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod crm;
+mod custom_events;
 mod fixture;
 mod tenancy;
 
