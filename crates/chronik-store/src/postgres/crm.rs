@@ -519,6 +519,10 @@ impl CrmStore for PostgresStore {
         ids: &[ObjectId],
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        // Nothing to look up (search asks for ids and unique values at once): skip the database.
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
         let rows = sqlx::query(
             "SELECT object_id, object_type_id, properties, created_at, updated_at, archived_at
@@ -551,6 +555,9 @@ impl CrmStore for PostgresStore {
         type_id: &str,
         values: &[UniqueValue],
     ) -> Result<Vec<StoredObject>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
         let properties: Vec<&str> = values.iter().map(|v| v.property.as_str()).collect();
         let folded: Vec<&str> = values.iter().map(|v| v.value.as_str()).collect();
         let rows = sqlx::query(

@@ -358,6 +358,10 @@ impl CrmStore for SqliteStore {
         ids: &[ObjectId],
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        // Nothing to look up (search asks for ids and unique values at once): skip the database.
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let (type_id, ids) = (type_id.to_owned(), ids.to_vec());
         self.read(move |conn| {
             let mut stmt = conn
@@ -392,6 +396,9 @@ impl CrmStore for SqliteStore {
         type_id: &str,
         values: &[UniqueValue],
     ) -> Result<Vec<StoredObject>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
         let (type_id, values) = (type_id.to_owned(), values.to_vec());
         self.read(move |conn| {
             let mut stmt = conn
