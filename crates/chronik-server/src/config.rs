@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chronik_domain::custom_events::definition::DEFAULT_MAX_DEFINITIONS;
 use chronik_domain::tenancy::DEFAULT_ACCESS_TOKEN_TTL;
 use chronik_domain::Secret;
 
@@ -14,6 +15,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// PostgreSQL pool size per node.
 pub const DEFAULT_PG_MAX_CONNECTIONS: u32 = 16;
+
+/// Seed (custom events, limits): 30,000,000 completions per account per calendar month. SPEC.md
+/// makes it a configurable quota; this is the default.
+pub const DEFAULT_MAX_MONTHLY_COMPLETIONS: u64 = 30_000_000;
 
 /// The file inside the data directory that keeps a generated admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -33,6 +38,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// PostgreSQL pool size.
     pub pg_max_connections: u32,
+    /// Live custom event definitions an account may have.
+    pub max_event_definitions: u64,
+    /// Custom event completions an account may store per calendar month (UTC).
+    pub max_monthly_completions: u64,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +53,8 @@ impl Default for ServerConfig {
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             pg_max_connections: DEFAULT_PG_MAX_CONNECTIONS,
+            max_event_definitions: DEFAULT_MAX_DEFINITIONS,
+            max_monthly_completions: DEFAULT_MAX_MONTHLY_COMPLETIONS,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod custom_events;
 pub mod error;
 mod history;
 pub mod migrate;
+pub mod occurrence_id;
 pub mod postgres;
 pub mod sqlite;
 pub mod tenancy;

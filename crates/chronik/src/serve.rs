@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use chronik_domain::custom_events::definition::DEFAULT_MAX_DEFINITIONS;
 use chronik_domain::Secret;
-use chronik_server::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PG_MAX_CONNECTIONS};
+use chronik_server::config::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_MONTHLY_COMPLETIONS, DEFAULT_PG_MAX_CONNECTIONS,
+};
 use chronik_server::telemetry::{init_tracing, LogFormat};
 use chronik_server::ServerConfig;
 
@@ -44,6 +47,13 @@ pub struct ServeArgs {
     /// PostgreSQL connections per node.
     #[arg(long, env = "CHRONIK_PG_MAX_CONNECTIONS", default_value_t = DEFAULT_PG_MAX_CONNECTIONS)]
     pg_max_connections: u32,
+    /// Live custom event definitions an account may have (HubSpot: 500).
+    #[arg(long, env = "CHRONIK_MAX_EVENT_DEFINITIONS", default_value_t = DEFAULT_MAX_DEFINITIONS)]
+    max_event_definitions: u64,
+    /// Custom event completions an account may store per calendar month, UTC (HubSpot:
+    /// 30,000,000); sends past it get 429.
+    #[arg(long, env = "CHRONIK_MAX_MONTHLY_COMPLETIONS", default_value_t = DEFAULT_MAX_MONTHLY_COMPLETIONS)]
+    max_monthly_completions: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -58,6 +68,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         max_body_bytes: args.max_body_bytes,
         pg_max_connections: args.pg_max_connections,
+        max_event_definitions: args.max_event_definitions,
+        max_monthly_completions: args.max_monthly_completions,
     };
     let started = chronik_server::start(config)
         .await

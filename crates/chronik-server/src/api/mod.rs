@@ -6,6 +6,8 @@
 //! | --- | --- |
 //! | `oauth/` | `/oauth/v1/…` |
 //! | `admin/` | `/admin/v1/…` (operator) |
+//! | `crm/` | `/crm/v3/…`, `/crm-object-schemas/v3/…` |
+//! | `events/` | `/events/v3/…` (custom behavioral events) |
 //! | `account_info.rs` | `/account-info/v3/…` |
 //! | `ops.rs` | `/health`, `/metrics`, `/openapi.json` |
 //!
@@ -15,6 +17,7 @@
 pub mod account_info;
 pub mod admin;
 pub mod crm;
+pub mod events;
 pub mod oauth;
 pub mod ops;
 
@@ -69,6 +72,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(oauth::router())
         .merge(admin::router())
         .merge(crm::router())
+        .merge(events::router())
 }
 
 /// The OpenAPI document generated from the route annotations.

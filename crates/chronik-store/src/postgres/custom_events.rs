@@ -8,16 +8,19 @@
 //! a deleted definition keeps its row (`deleted_at` set) and the primary key `(account_id, name)`
 //! refuses a second insert.
 
+use std::collections::{HashMap, HashSet};
+
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::AccountId;
+use chronik_domain::{AccountId, ObjectId};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::Row;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
-use super::{db, from_ms, ms, PostgresStore};
+use super::tenancy::contact_by_email;
+use super::{account_exists, db, from_ms, ms, PostgresStore};
 use crate::custom_events::*;
-use crate::StoreError;
+use crate::{occurrence_id, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -173,6 +176,7 @@ impl CustomEventStore for PostgresStore {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
         let deleted = sqlx::query(
             "UPDATE event_definitions SET deleted_at = $3, updated_at = $3
              WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
@@ -180,14 +184,314 @@ impl CustomEventStore for PostgresStore {
         .bind(account.0)
         .bind(name)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?
         .rows_affected();
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
-        Self::committed(deleted);
+        let completions = sqlx::query(
+            "DELETE FROM event_completions WHERE account_id = $1 AND definition_id =
+                 (SELECT definition_id FROM event_definitions WHERE account_id = $1 AND name = $2)",
+        )
+        .bind(account.0)
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        tx.commit().await.map_err(db)?;
+        Self::committed(deleted + completions);
         Ok(())
     }
+
+    #[tracing::instrument(skip_all, fields(account = %account, count = completions.len()))]
+    async fn store_completions(
+        &self,
+        account: AccountId,
+        completions: Vec<NewCompletion>,
+        monthly_quota: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        account_exists(&mut tx, account).await?;
+        let mut batch = StoredBatch::default();
+        let object_ids = match resolve_records(&mut tx, account, &completions).await? {
+            Ok(resolved) => resolved,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let mut created: HashMap<&str, i64> = HashMap::new();
+        let mut definition_ids = Vec::with_capacity(completions.len());
+        let mut type_ids = Vec::with_capacity(completions.len());
+        let mut ids = Vec::with_capacity(completions.len());
+        let mut times = Vec::with_capacity(completions.len());
+        let mut uuids = Vec::with_capacity(completions.len());
+        let mut properties = Vec::with_capacity(completions.len());
+        for (completion, object_id) in completions.iter().zip(object_ids) {
+            let object_id = match (object_id, &completion.record) {
+                (Some(id), _) => id,
+                (None, RecordRef::Email(email)) => match created.get(email.folded()) {
+                    Some(id) => *id,
+                    None => {
+                        let (id, made) = contact_by_email(&mut tx, account, email, now).await?;
+                        batch.contacts_created += u64::from(made);
+                        created.insert(email.folded(), id);
+                        id
+                    }
+                },
+                (None, _) => return Err(StoreError::internal("an unresolved record")),
+            };
+            definition_ids.push(completion.definition_id);
+            type_ids.push(completion.object_type_id.as_str());
+            ids.push(object_id);
+            times.push(ms(completion.occurred_at));
+            uuids.push(occurrence_id::encode(&completion.uuid));
+            properties.push(completion.properties_json.as_str());
+        }
+        // One statement for the whole batch; rows keep the batch's order, so `seq` does too,
+        // and ON CONFLICT skips a uuid the event type already has (or had earlier in the batch).
+        batch.stored = sqlx::query(
+            "INSERT INTO event_completions
+                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
+             SELECT $1, d, t, o, at, u, p::jsonb
+             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
+                 WITH ORDINALITY AS x(d, t, o, at, u, p, n)
+             ORDER BY n
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(account.0)
+        .bind(&definition_ids)
+        .bind(&type_ids)
+        .bind(&ids)
+        .bind(&times)
+        .bind(&uuids)
+        .bind(&properties)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        batch.duplicates = completions.len() as u64 - batch.stored;
+        if batch.stored > 0 {
+            // Last, so the usage row (one per account and month) stays locked only until the
+            // commit that follows.
+            let used: i64 = sqlx::query_scalar(
+                "INSERT INTO event_usage (account_id, month, completions) VALUES ($1, $2, $3)
+                 ON CONFLICT (account_id, month)
+                 DO UPDATE SET completions = event_usage.completions + excluded.completions
+                 RETURNING completions",
+            )
+            .bind(account.0)
+            .bind(month_key(now))
+            .bind(batch.stored as i64)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            if u64::try_from(used).unwrap_or(u64::MAX) > monthly_quota {
+                // Dropping the transaction rolls back everything it wrote.
+                return Err(StoreError::QuotaExceeded {
+                    quota: MONTHLY_COMPLETIONS_QUOTA,
+                    limit: monthly_quota,
+                });
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Self::committed(batch.stored + batch.contacts_created * 2);
+        Ok(Ok(batch))
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn query_completions(
+        &self,
+        account: AccountId,
+        query: &CompletionQuery,
+    ) -> Result<CompletionPage, StoreError> {
+        let plan = QueryPlan::new(query);
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "SELECT seq, definition_id, object_type_id, object_id, occurred_at, uuid, properties
+             FROM event_completions WHERE account_id = ",
+        );
+        sql.push_bind(account.0);
+        if let Some(id) = query.definition_id {
+            sql.push(" AND definition_id = ").push_bind(id);
+        }
+        if let Some((type_id, id)) = &query.record {
+            sql.push(" AND object_type_id = ")
+                .push_bind(type_id.clone())
+                .push(" AND object_id = ")
+                .push_bind(id.0);
+        }
+        if !query.uuids.is_empty() {
+            let encoded: Vec<Vec<u8>> = query
+                .uuids
+                .iter()
+                .map(|u| occurrence_id::encode(u))
+                .collect();
+            sql.push(" AND uuid = ANY(").push_bind(encoded).push(")");
+        }
+        for (name, value) in &query.properties {
+            sql.push(" AND properties ->> ")
+                .push_bind(name.clone())
+                .push(" = ")
+                .push_bind(value.clone());
+        }
+        if let Some(t) = query.occurred_after {
+            sql.push(" AND occurred_at >= ").push_bind(ms(t));
+        }
+        if let Some(t) = query.occurred_before {
+            sql.push(" AND occurred_at <= ").push_bind(ms(t));
+        }
+        if let Some(c) = plan.cursor {
+            sql.push(format_args!(" AND (occurred_at, seq) {} (", plan.cmp()))
+                .push_bind(c.occurred_at_ms)
+                .push(", ")
+                .push_bind(c.seq)
+                .push(")");
+        }
+        let dir = plan.dir();
+        sql.push(format_args!(
+            " ORDER BY occurred_at {dir}, seq {dir} LIMIT "
+        ))
+        .push_bind(query.limit as i64 + 1);
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db)?;
+        let items = rows
+            .iter()
+            .map(completion_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(plan.page(items, query.limit))
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn monthly_completions(
+        &self,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT completions FROM event_usage WHERE account_id = $1 AND month = $2",
+        )
+        .bind(account.0)
+        .bind(month_key(at))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
+    }
+}
+
+/// Each completion's record id (`None` for an email still to be found or created), or the
+/// indexes of the completions whose record does not exist. One query per kind of reference.
+async fn resolve_records(
+    tx: &mut PgConnection,
+    account: AccountId,
+    completions: &[NewCompletion],
+) -> Result<Result<Vec<Option<i64>>, BatchRefusal>, StoreError> {
+    let mut by_id: Vec<i64> = Vec::new();
+    let mut utks: Vec<&str> = Vec::new();
+    let (mut u_types, mut u_props, mut u_values) = (Vec::new(), Vec::new(), Vec::new());
+    for c in completions {
+        match &c.record {
+            RecordRef::Id(ObjectId(id)) => by_id.push(*id),
+            RecordRef::Utk(utk) => utks.push(utk),
+            RecordRef::Unique(v) => {
+                u_types.push(c.object_type_id.as_str());
+                u_props.push(v.property.as_str());
+                u_values.push(v.value.as_str());
+            }
+            RecordRef::Email(_) => {}
+        }
+    }
+    let mut live: HashSet<(i64, String)> = HashSet::new();
+    if !by_id.is_empty() {
+        by_id.sort_unstable();
+        by_id.dedup();
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT object_id, object_type_id FROM crm_objects
+             WHERE account_id = $1 AND object_id = ANY($2) AND archived_at IS NULL",
+        )
+        .bind(account.0)
+        .bind(&by_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        live.extend(rows);
+    }
+    let mut by_utk: HashMap<String, i64> = HashMap::new();
+    if !utks.is_empty() {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT v.utk, v.object_id FROM visitor_tokens v JOIN crm_objects o
+                 ON o.account_id = v.account_id AND o.object_id = v.object_id
+             WHERE v.account_id = $1 AND v.utk = ANY($2) AND o.archived_at IS NULL",
+        )
+        .bind(account.0)
+        .bind(&utks)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        by_utk.extend(rows);
+    }
+    let mut by_unique: HashMap<(String, String, String), i64> = HashMap::new();
+    if !u_types.is_empty() {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT u.object_type_id, u.property, u.value, u.object_id
+             FROM crm_unique_values u
+             JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(t, p, v)
+                 ON u.object_type_id = k.t AND u.property = k.p AND u.value = k.v
+             WHERE u.account_id = $1",
+        )
+        .bind(account.0)
+        .bind(&u_types)
+        .bind(&u_props)
+        .bind(&u_values)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        by_unique.extend(rows.into_iter().map(|(t, p, v, id)| ((t, p, v), id)));
+    }
+    let mut resolved = Vec::with_capacity(completions.len());
+    let mut missing = Vec::new();
+    for (index, c) in completions.iter().enumerate() {
+        let found = match &c.record {
+            RecordRef::Id(ObjectId(id)) => live
+                .contains(&(*id, c.object_type_id.clone()))
+                .then_some(Some(*id)),
+            RecordRef::Utk(utk) => by_utk.get(utk).map(|id| Some(*id)),
+            RecordRef::Unique(v) => by_unique
+                .get(&(
+                    c.object_type_id.clone(),
+                    v.property.clone(),
+                    v.value.clone(),
+                ))
+                .map(|id| Some(*id)),
+            RecordRef::Email(_) => Some(None),
+        };
+        match found {
+            Some(r) => resolved.push(r),
+            None => missing.push(index),
+        }
+    }
+    if missing.is_empty() {
+        Ok(Ok(resolved))
+    } else {
+        Ok(Err(BatchRefusal::RecordsNotFound(missing)))
+    }
+}
+
+/// Reads the columns of [`CustomEventStore::query_completions`]'s select.
+fn completion_row(r: &PgRow) -> Result<StoredCompletion, StoreError> {
+    let uuid: Vec<u8> = r.try_get(5).map_err(db)?;
+    Ok(StoredCompletion {
+        cursor: CompletionCursor {
+            occurred_at_ms: r.try_get(4).map_err(db)?,
+            seq: r.try_get(0).map_err(db)?,
+        },
+        definition_id: r.try_get(1).map_err(db)?,
+        object_type_id: r.try_get(2).map_err(db)?,
+        object_id: ObjectId(r.try_get(3).map_err(db)?),
+        uuid: occurrence_id::decode(&uuid),
+        properties: r
+            .try_get::<Json<std::collections::BTreeMap<String, String>>, _>(6)
+            .map_err(db)?
+            .0,
+    })
 }

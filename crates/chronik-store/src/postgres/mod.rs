@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "custom_events",
         sql: include_str!("migrations/0003_custom_events.sql"),
     },
+    Migration {
+        version: 4,
+        name: "event_completions",
+        sql: include_str!("migrations/0004_event_completions.sql"),
+    },
 ];
 
 /// Any constant works; it only has to be the same on every node.

@@ -109,6 +109,60 @@ async fn insert_tokens(
     Ok(rows)
 }
 
+/// The live contact with `email` (compared folded), created with that email when none has it;
+/// `true` when created. Claims the email first, as create_objects claims a contact's `email`:
+/// of two concurrent creates, ON CONFLICT lets exactly one win and makes the other wait for it,
+/// then read its contact.
+pub(super) async fn contact_by_email(
+    tx: &mut PgConnection,
+    account: AccountId,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), StoreError> {
+    let claim = UniqueValue::new("email", email.as_str());
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+         VALUES ($1, '0-1', $2, $3, nextval('object_ids'))
+         ON CONFLICT DO NOTHING RETURNING object_id",
+    )
+    .bind(account.0)
+    .bind(&claim.property)
+    .bind(&claim.value)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    match claimed {
+        Some(id) => {
+            let properties = serde_json::json!({ "email": email.as_str() });
+            sqlx::query(
+                "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
+                 VALUES ($1, $2, '0-1', $3, $4, $4)",
+            )
+            .bind(account.0)
+            .bind(id)
+            .bind(properties)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            Ok((id, true))
+        }
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                "SELECT object_id FROM crm_unique_values
+                 WHERE account_id = $1 AND object_type_id = '0-1' AND property = $2 AND value = $3",
+            )
+            .bind(account.0)
+            .bind(&claim.property)
+            .bind(&claim.value)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            Ok((id, false))
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl TenancyStore for PostgresStore {
     #[tracing::instrument(skip_all)]
@@ -441,53 +495,8 @@ impl TenancyStore for PostgresStore {
     ) -> Result<VisitorLink, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         account_exists(&mut tx, account).await?;
-        // Claim the email first, as create_objects claims a contact's `email`: of two concurrent
-        // creates, ON CONFLICT lets exactly one win and makes the other wait for it, then read
-        // its contact.
-        let claim = UniqueValue::new("email", email.as_str());
-        let claimed: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
-             VALUES ($1, '0-1', $2, $3, nextval('object_ids'))
-             ON CONFLICT DO NOTHING RETURNING object_id",
-        )
-        .bind(account.0)
-        .bind(&claim.property)
-        .bind(&claim.value)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut rows = 1;
-        let (contact, contact_created) = match claimed {
-            Some(id) => {
-                let properties = serde_json::json!({ "email": email.as_str() });
-                sqlx::query(
-                    "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
-                     VALUES ($1, $2, '0-1', $3, $4, $4)",
-                )
-                .bind(account.0)
-                .bind(id)
-                .bind(properties)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                rows += 2;
-                (id, true)
-            }
-            None => {
-                let id: i64 = sqlx::query_scalar(
-                    "SELECT object_id FROM crm_unique_values
-                     WHERE account_id = $1 AND object_type_id = '0-1' AND property = $2 AND value = $3",
-                )
-                .bind(account.0)
-                .bind(&claim.property)
-                .bind(&claim.value)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                (id, false)
-            }
-        };
+        let (contact, contact_created) = contact_by_email(&mut tx, account, email, now).await?;
+        let rows = 1 + if contact_created { 2 } else { 0 };
         sqlx::query(
             "INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (account_id, utk) DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at",
@@ -513,8 +522,10 @@ impl TenancyStore for PostgresStore {
         account_exists(&mut tx, account).await?;
         let mut rows = 0;
         for sql in [
+            // Records and events only: schemas, property and event definitions stay.
+            "DELETE FROM event_completions WHERE account_id = $1",
+            "DELETE FROM event_usage WHERE account_id = $1",
             "DELETE FROM visitor_tokens WHERE account_id = $1",
-            // Records only: schemas and custom property definitions stay.
             "DELETE FROM crm_unique_values WHERE account_id = $1",
             "DELETE FROM crm_objects WHERE account_id = $1",
         ] {

@@ -5,14 +5,18 @@
 //! between. A name is never reused because a deleted definition keeps its row (`deleted_at`
 //! set) and the primary key `(account_id, name)` refuses a second insert.
 
-use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::AccountId;
-use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashMap;
 
+use chronik_domain::custom_events::definition::EventDefinition;
+use chronik_domain::{AccountId, ObjectId};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use super::tenancy::contact_by_email;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::custom_events::*;
-use crate::StoreError;
+use crate::{occurrence_id, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -203,8 +207,301 @@ impl CustomEventStore for SqliteStore {
             if deleted == 0 {
                 return Err(StoreError::NotFound);
             }
+            conn.prepare_cached(
+                "DELETE FROM event_completions WHERE account_id = ?1 AND definition_id =
+                     (SELECT definition_id FROM event_definitions
+                      WHERE account_id = ?1 AND name = ?2)",
+            )
+            .map_err(db)?
+            .execute(params![account.0, name])
+            .map_err(db)?;
             Ok(())
         })
         .await
     }
+
+    #[tracing::instrument(skip_all, fields(account = %account, count = completions.len()))]
+    async fn store_completions(
+        &self,
+        account: AccountId,
+        completions: Vec<NewCompletion>,
+        monthly_quota: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
+        self.write(move |conn| {
+            account_exists(conn, account)?;
+            let mut batch = StoredBatch::default();
+            let records = match resolve_records(conn, account, &completions)? {
+                Ok(records) => records,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let mut created: HashMap<String, i64> = HashMap::new();
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO event_completions
+                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT DO NOTHING",
+                )
+                .map_err(db)?;
+            for (completion, record) in completions.iter().zip(records) {
+                let object_id = match record {
+                    Resolved::Id(id) => id,
+                    Resolved::CreateContact(email) => match created.get(email.folded()) {
+                        Some(id) => *id,
+                        None => {
+                            let (id, made) = contact_by_email(conn, account, email, now)?;
+                            batch.contacts_created += u64::from(made);
+                            created.insert(email.folded().to_owned(), id);
+                            id
+                        }
+                    },
+                };
+                let inserted = insert
+                    .execute(params![
+                        account.0,
+                        completion.definition_id,
+                        completion.object_type_id,
+                        object_id,
+                        ms(completion.occurred_at),
+                        occurrence_id::encode(&completion.uuid),
+                        completion.properties_json,
+                    ])
+                    .map_err(db)?;
+                if inserted == 1 {
+                    batch.stored += 1;
+                } else {
+                    batch.duplicates += 1;
+                }
+            }
+            if batch.stored > 0 {
+                let used: i64 = conn
+                    .prepare_cached(
+                        "INSERT INTO event_usage (account_id, month, completions) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (account_id, month)
+                         DO UPDATE SET completions = completions + excluded.completions
+                         RETURNING completions",
+                    )
+                    .map_err(db)?
+                    .query_row(
+                        params![account.0, month_key(now), batch.stored as i64],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                if u64::try_from(used).unwrap_or(u64::MAX) > monthly_quota {
+                    // Failing the job rolls back everything it wrote.
+                    return Err(StoreError::QuotaExceeded {
+                        quota: MONTHLY_COMPLETIONS_QUOTA,
+                        limit: monthly_quota,
+                    });
+                }
+            }
+            Ok(Ok(batch))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn query_completions(
+        &self,
+        account: AccountId,
+        query: &CompletionQuery,
+    ) -> Result<CompletionPage, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let plan = QueryPlan::new(&query);
+            let mut sql = String::from(
+                "SELECT seq, definition_id, object_type_id, object_id, occurred_at, uuid, properties
+                 FROM event_completions WHERE account_id = ?",
+            );
+            let mut args: Vec<Value> = vec![Value::Integer(account.0)];
+            if let Some(id) = query.definition_id {
+                sql.push_str(" AND definition_id = ?");
+                args.push(Value::Integer(id));
+            }
+            if let Some((type_id, id)) = &query.record {
+                sql.push_str(" AND object_type_id = ? AND object_id = ?");
+                args.push(Value::Text(type_id.clone()));
+                args.push(Value::Integer(id.0));
+            }
+            if !query.uuids.is_empty() {
+                sql.push_str(" AND uuid IN (");
+                sql.push_str(&vec!["?"; query.uuids.len()].join(", "));
+                sql.push(')');
+                args.extend(
+                    query
+                        .uuids
+                        .iter()
+                        .map(|u| Value::Blob(occurrence_id::encode(u))),
+                );
+            }
+            for (name, value) in &query.properties {
+                sql.push_str(" AND json_extract(properties, ?) = ?");
+                args.push(Value::Text(json_path(name)));
+                args.push(Value::Text(value.clone()));
+            }
+            if let Some(t) = query.occurred_after {
+                sql.push_str(" AND occurred_at >= ?");
+                args.push(Value::Integer(ms(t)));
+            }
+            if let Some(t) = query.occurred_before {
+                sql.push_str(" AND occurred_at <= ?");
+                args.push(Value::Integer(ms(t)));
+            }
+            if let Some(c) = plan.cursor {
+                let cmp = plan.cmp();
+                sql.push_str(&format!(
+                    " AND (occurred_at {cmp} ? OR (occurred_at = ? AND seq {cmp} ?))"
+                ));
+                args.extend([
+                    Value::Integer(c.occurred_at_ms),
+                    Value::Integer(c.occurred_at_ms),
+                    Value::Integer(c.seq),
+                ]);
+            }
+            let dir = plan.dir();
+            sql.push_str(&format!(" ORDER BY occurred_at {dir}, seq {dir} LIMIT ?"));
+            args.push(Value::Integer(query.limit as i64 + 1));
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            let rows = stmt
+                .query_map(params_from_iter(args), completion_row)
+                .map_err(db)?;
+            let items = rows.collect::<Result<Vec<_>, _>>().map_err(db)?;
+            Ok(plan.page(items, query.limit))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn monthly_completions(
+        &self,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.read(move |conn| {
+            let used: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT completions FROM event_usage WHERE account_id = ?1 AND month = ?2",
+                )
+                .map_err(db)?
+                .query_row(params![account.0, month_key(at)], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
+        })
+        .await
+    }
+}
+
+/// A completion's record after the read phase of [`CustomEventStore::store_completions`].
+enum Resolved<'a> {
+    Id(i64),
+    CreateContact(&'a chronik_domain::tenancy::Email),
+}
+
+/// Finds every completion's record, or the indexes of those whose record does not exist.
+fn resolve_records<'a>(
+    conn: &Connection,
+    account: AccountId,
+    completions: &'a [NewCompletion],
+) -> Result<Result<Vec<Resolved<'a>>, BatchRefusal>, StoreError> {
+    let mut by_id = conn
+        .prepare_cached(
+            "SELECT 1 FROM crm_objects WHERE account_id = ?1 AND object_id = ?2
+                 AND object_type_id = ?3 AND archived_at IS NULL",
+        )
+        .map_err(db)?;
+    let mut by_unique = conn
+        .prepare_cached(
+            "SELECT object_id FROM crm_unique_values
+             WHERE account_id = ?1 AND object_type_id = ?2 AND property = ?3 AND value = ?4",
+        )
+        .map_err(db)?;
+    let mut by_utk = conn
+        .prepare_cached(
+            "SELECT v.object_id FROM visitor_tokens v JOIN crm_objects o
+                 ON o.account_id = v.account_id AND o.object_id = v.object_id
+             WHERE v.account_id = ?1 AND v.utk = ?2 AND o.archived_at IS NULL",
+        )
+        .map_err(db)?;
+    let mut resolved = Vec::with_capacity(completions.len());
+    let mut missing = Vec::new();
+    let mut known: Option<(i64, &str)> = None;
+    for (index, completion) in completions.iter().enumerate() {
+        let found = match &completion.record {
+            RecordRef::Id(ObjectId(id)) => {
+                // Batches often name one record many times in a row.
+                if known == Some((*id, completion.object_type_id.as_str())) {
+                    Some(Resolved::Id(*id))
+                } else {
+                    let exists = by_id
+                        .query_row(
+                            params![account.0, id, completion.object_type_id],
+                            |_| Ok(()),
+                        )
+                        .optional()
+                        .map_err(db)?
+                        .is_some();
+                    exists.then(|| {
+                        known = Some((*id, completion.object_type_id.as_str()));
+                        Resolved::Id(*id)
+                    })
+                }
+            }
+            RecordRef::Email(email) => Some(Resolved::CreateContact(email)),
+            RecordRef::Utk(utk) => by_utk
+                .query_row(params![account.0, utk], |r| r.get(0))
+                .optional()
+                .map_err(db)?
+                .map(Resolved::Id),
+            RecordRef::Unique(value) => by_unique
+                .query_row(
+                    params![
+                        account.0,
+                        completion.object_type_id,
+                        value.property,
+                        value.value
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?
+                .map(Resolved::Id),
+        };
+        match found {
+            Some(r) => resolved.push(r),
+            None => missing.push(index),
+        }
+    }
+    if missing.is_empty() {
+        Ok(Ok(resolved))
+    } else {
+        Ok(Err(BatchRefusal::RecordsNotFound(missing)))
+    }
+}
+
+/// The SQLite JSON path of a top-level property (names are `a-z0-9_`, checked by the caller;
+/// the quotes keep any other name a plain key).
+fn json_path(name: &str) -> String {
+    format!("$.\"{}\"", name.replace('"', ""))
+}
+
+/// Reads the columns of [`CustomEventStore::query_completions`]'s select.
+fn completion_row(r: &Row<'_>) -> rusqlite::Result<StoredCompletion> {
+    let raw: String = r.get(6)?;
+    let properties = serde_json::from_str(&raw).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let uuid: Vec<u8> = r.get(5)?;
+    Ok(StoredCompletion {
+        cursor: CompletionCursor {
+            occurred_at_ms: r.get(4)?,
+            seq: r.get(0)?,
+        },
+        definition_id: r.get(1)?,
+        object_type_id: r.get(2)?,
+        object_id: ObjectId(r.get(3)?),
+        uuid: occurrence_id::decode(&uuid),
+        properties,
+    })
 }

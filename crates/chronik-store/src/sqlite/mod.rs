@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "custom_events",
         sql: include_str!("migrations/0003_custom_events.sql"),
     },
+    Migration {
+        version: 4,
+        name: "event_completions",
+        sql: include_str!("migrations/0004_event_completions.sql"),
+    },
 ];
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;

@@ -102,6 +102,49 @@ fn insert_tokens(
     Ok(())
 }
 
+/// The live contact with `email` (compared folded), created with that email when none has it;
+/// `true` when created.
+pub(super) fn contact_by_email(
+    conn: &Connection,
+    account: AccountId,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), StoreError> {
+    // The contact's email claim, as create_objects would make it for `0-1`.
+    let claim = UniqueValue::new("email", email.as_str());
+    let existing: Option<i64> = conn
+        .prepare_cached(
+            "SELECT object_id FROM crm_unique_values
+             WHERE account_id = ?1 AND object_type_id = '0-1' AND property = ?2 AND value = ?3",
+        )
+        .map_err(db)?
+        .query_row(params![account.0, claim.property, claim.value], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    if let Some(id) = existing {
+        return Ok((id, false));
+    }
+    let id = next_id(conn, "object")?;
+    let properties = serde_json::json!({ "email": email.as_str() }).to_string();
+    conn.prepare_cached(
+        "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
+         VALUES (?1, ?2, '0-1', ?3, ?4, ?4)",
+    )
+    .map_err(db)?
+    .execute(params![account.0, id, properties, ms(now)])
+    .map_err(db)?;
+    conn.prepare_cached(
+        "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+         VALUES (?1, '0-1', ?2, ?3, ?4)",
+    )
+    .map_err(db)?
+    .execute(params![account.0, claim.property, claim.value, id])
+    .map_err(db)?;
+    Ok((id, true))
+}
+
 #[async_trait::async_trait]
 impl TenancyStore for SqliteStore {
     #[tracing::instrument(skip_all)]
@@ -467,37 +510,7 @@ impl TenancyStore for SqliteStore {
         let (utk, email) = (utk.to_owned(), email.clone());
         self.write(move |conn| {
             account_exists(conn, account)?;
-            // The contact's email claim, as create_objects would make it for `0-1`.
-            let claim = UniqueValue::new("email", email.as_str());
-            let existing: Option<i64> = conn
-                .query_row(
-                    "SELECT object_id FROM crm_unique_values
-                     WHERE account_id = ?1 AND object_type_id = '0-1' AND property = ?2 AND value = ?3",
-                    params![account.0, claim.property, claim.value],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            let (contact, contact_created) = match existing {
-                Some(id) => (id, false),
-                None => {
-                    let id = next_id(conn, "object")?;
-                    let properties = serde_json::json!({ "email": email.as_str() }).to_string();
-                    conn.execute(
-                        "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
-                         VALUES (?1, ?2, '0-1', ?3, ?4, ?4)",
-                        params![account.0, id, properties, ms(now)],
-                    )
-                    .map_err(db)?;
-                    conn.execute(
-                        "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
-                         VALUES (?1, '0-1', ?2, ?3, ?4)",
-                        params![account.0, claim.property, claim.value, id],
-                    )
-                    .map_err(db)?;
-                    (id, true)
-                }
-            };
+            let (contact, contact_created) = contact_by_email(conn, account, &email, now)?;
             conn.execute(
                 "INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (account_id, utk) DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at",
@@ -513,8 +526,14 @@ impl TenancyStore for SqliteStore {
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError> {
         self.write(move |conn| {
             account_exists(conn, account)?;
-            // Records only: schemas and custom property definitions stay.
-            for table in ["visitor_tokens", "crm_unique_values", "crm_objects"] {
+            // Records and events only: schemas, property and event definitions stay.
+            for table in [
+                "event_completions",
+                "event_usage",
+                "visitor_tokens",
+                "crm_unique_values",
+                "crm_objects",
+            ] {
                 conn.execute(
                     &format!("DELETE FROM {table} WHERE account_id = ?1"),
                     [account.0],

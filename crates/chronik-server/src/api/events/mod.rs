@@ -1,0 +1,32 @@
+//! `/events/v3/…`: HubSpot's custom behavioral events (api-reference §1, seed: custom events).
+//!
+//! - `definitions.rs`: `/events/v3/event-definitions` and their properties;
+//! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
+//! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`.
+//!
+//! Scopes (SPEC.md): sending needs [`SEND_SCOPE`], definitions need [`DEFINITIONS_SCOPE`],
+//! reading takes `oauth` or either of the two ([`READ_SCOPES`]).
+
+mod definitions;
+mod read;
+mod send;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// The scope `POST /events/v3/send` needs.
+pub const SEND_SCOPE: &str = "analytics.behavioral_events.send";
+
+/// The scope the event definitions API needs.
+pub const DEFINITIONS_SCOPE: &str = "behavioral_events.event_definitions.read_write";
+
+/// Any one of these lets a caller read completions (`/events/v3/events*`).
+pub const READ_SCOPES: &[&str] = &["oauth", SEND_SCOPE, DEFINITIONS_SCOPE];
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(definitions::router())
+        .merge(send::router())
+        .merge(read::router())
+}
