@@ -1,4 +1,5 @@
-//! Event definitions (`/events/v3/event-definitions`).
+//! Event definitions (`/events/v3/event-definitions`): names, labels, primary objects, the
+//! properties of a new definition and later changes to them, and custom matching ids.
 
 use crate::crm::property::{simple_options, PropertyOption, PropertyType};
 use crate::error::{DomainError, Problems, ValidationError};
@@ -8,6 +9,10 @@ pub const MAX_LABEL_CHARS: usize = 50;
 
 /// Seed (custom events, limits): internal names are at most 50 characters.
 pub const MAX_NAME_CHARS: usize = 50;
+
+/// api-reference §1.5 (create body): an event's own label is at most 100 characters; the
+/// 50 of [`MAX_LABEL_CHARS`] is the seed's limit for property labels.
+pub const MAX_EVENT_LABEL_CHARS: usize = 100;
 
 /// api-reference §1.5: at most 50 custom properties per definition.
 pub const MAX_CUSTOM_PROPERTIES: usize = 50;
@@ -94,6 +99,26 @@ pub fn parse_label(field: &str, raw: Option<&str>) -> Result<String, ValidationE
     Ok(label.to_owned())
 }
 
+/// Checks an event definition's label: required, at most [`MAX_EVENT_LABEL_CHARS`]
+/// characters.
+pub fn parse_event_label(field: &str, raw: Option<&str>) -> Result<String, ValidationError> {
+    let label = raw.map(str::trim).unwrap_or_default();
+    let chars = label.chars().count();
+    if chars == 0 {
+        return Err(ValidationError::required(field));
+    }
+    if chars > MAX_EVENT_LABEL_CHARS {
+        return Err(ValidationError::new(
+            field,
+            "TOO_LONG",
+            format!(
+                "{field} has {chars} characters; an event label has at most {MAX_EVENT_LABEL_CHARS}"
+            ),
+        ));
+    }
+    Ok(label.to_owned())
+}
+
 /// The internal name HubSpot derives from a label when none is sent: lower-cased, every run of
 /// other characters an `_`, a leading digit prefixed, cut to [`MAX_NAME_CHARS`].
 pub fn name_from_label(label: &str) -> String {
@@ -161,6 +186,11 @@ impl EventDefinition {
             all.extend(default_event_properties());
         }
         all
+    }
+
+    /// The property `name` (custom, or default when included).
+    pub fn property(&self, name: &str) -> Option<EventProperty> {
+        self.all_properties().into_iter().find(|p| p.name == name)
     }
 }
 
@@ -258,27 +288,7 @@ pub fn parse_event_property(
             }
         },
     };
-    let mut options = Vec::new();
-    for (i, (label, value)) in input.options.iter().enumerate() {
-        match (
-            label.as_deref().filter(|l| !l.is_empty()),
-            value.as_deref().filter(|v| !v.is_empty()),
-        ) {
-            (Some(l), Some(v)) => options.push(PropertyOption {
-                label: l.to_owned(),
-                value: v.to_owned(),
-                display_order: i as i32,
-                hidden: false,
-                description: None,
-            }),
-            (None, _) => problems.push(ValidationError::required(&format!(
-                "{path}options[{i}].label"
-            ))),
-            (_, None) => problems.push(ValidationError::required(&format!(
-                "{path}options[{i}].value"
-            ))),
-        }
-    }
+    let options = parse_options(path, &input.options, problems);
     if property_type == Some(PropertyType::Enumeration) && input.options.is_empty() {
         problems.push(ValidationError::new(
             field("options"),
@@ -331,6 +341,247 @@ pub fn parse_event_properties(
         }
     }
     problems.finish(parsed)
+}
+
+/// Checks `options[]` as `(label, value)` pairs; each needs both. `path` prefixes the field
+/// names.
+fn parse_options(
+    path: &str,
+    inputs: &[(Option<String>, Option<String>)],
+    problems: &mut Problems,
+) -> Vec<PropertyOption> {
+    let mut options = Vec::new();
+    for (i, (label, value)) in inputs.iter().enumerate() {
+        match (
+            label.as_deref().filter(|l| !l.is_empty()),
+            value.as_deref().filter(|v| !v.is_empty()),
+        ) {
+            (Some(l), Some(v)) => options.push(PropertyOption {
+                label: l.to_owned(),
+                value: v.to_owned(),
+                display_order: i as i32,
+                hidden: false,
+                description: None,
+            }),
+            (None, _) => problems.push(ValidationError::required(&format!(
+                "{path}options[{i}].label"
+            ))),
+            (_, None) => problems.push(ValidationError::required(&format!(
+                "{path}options[{i}].value"
+            ))),
+        }
+    }
+    options
+}
+
+/// Adds a checked property to an existing definition (`POST …/property`): at most
+/// [`MAX_CUSTOM_PROPERTIES`] custom ones, and no name twice.
+pub fn add_event_property(
+    definition: &EventDefinition,
+    property: EventProperty,
+) -> Result<EventDefinition, DomainError> {
+    if definition.properties.len() >= MAX_CUSTOM_PROPERTIES {
+        return Err(ValidationError::new(
+            "propertyDefinitions",
+            "TOO_MANY_PROPERTIES",
+            format!(
+                "event \"{}\" already has {} custom properties; a definition has at most {MAX_CUSTOM_PROPERTIES}, so delete one before adding another",
+                definition.name,
+                definition.properties.len()
+            ),
+        )
+        .into());
+    }
+    if definition.property(&property.name).is_some() {
+        return Err(DomainError::Conflict(format!(
+            "event \"{}\" already has a property named \"{}\"",
+            definition.name, property.name
+        )));
+    }
+    let mut next = definition.clone();
+    next.properties.push(property);
+    Ok(next)
+}
+
+/// A property change as sent (`PATCH …/property/{propertyName}`). Only the label, the
+/// description and the options may change; `property_type` is there to refuse a change.
+#[derive(Debug, Clone, Default)]
+pub struct EventPropertyPatch {
+    /// `label`.
+    pub label: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `options[]` as `(label, value)`; replaces every option.
+    pub options: Option<Vec<(Option<String>, Option<String>)>>,
+    /// `type`: must be absent or the current type.
+    pub property_type: Option<String>,
+}
+
+fn custom_property_index(
+    definition: &EventDefinition,
+    name: &str,
+    verb: &str,
+) -> Result<usize, DomainError> {
+    if let Some(i) = definition.properties.iter().position(|p| p.name == name) {
+        return Ok(i);
+    }
+    if definition.property(name).is_some() {
+        return Err(ValidationError::new(
+            "propertyName",
+            "HUBSPOT_DEFINED",
+            format!("property \"{name}\" is one of HubSpot's default event properties and cannot be {verb}"),
+        )
+        .into());
+    }
+    Err(DomainError::NotFound(format!(
+        "event \"{}\" has no property named \"{name}\"",
+        definition.name
+    )))
+}
+
+/// Applies a property change to the custom property `name` of `definition`. A type change
+/// is refused (HubSpot: delete the property and create it again), as are changes to
+/// HubSpot's default properties.
+pub fn update_event_property(
+    definition: &EventDefinition,
+    name: &str,
+    patch: &EventPropertyPatch,
+) -> Result<EventDefinition, DomainError> {
+    let i = custom_property_index(definition, name, "changed")?;
+    let mut property = definition.properties[i].clone();
+    let mut problems = Problems::new();
+    if let Some(t) = &patch.property_type {
+        if !t.eq_ignore_ascii_case(property.property_type.as_str()) {
+            problems.push(ValidationError::new(
+                "type",
+                "IMMUTABLE",
+                format!(
+                    "type of property \"{name}\" is {} and cannot change to \"{t}\"; delete the property and create it again with the new type",
+                    property.property_type.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(label) = &patch.label {
+        match parse_label("label", Some(label)) {
+            Ok(l) => property.label = l,
+            Err(e) => problems.push(e),
+        }
+    }
+    if let Some(description) = &patch.description {
+        property.description = description.clone();
+    }
+    if let Some(options) = &patch.options {
+        if property.property_type == PropertyType::Enumeration && options.is_empty() {
+            problems.push(ValidationError::new(
+                "options",
+                "REQUIRED",
+                "options needs at least one option for an enumeration",
+            ));
+        }
+        property.options = parse_options("", options, &mut problems);
+    }
+    let mut next = definition.clone();
+    next.properties[i] = property;
+    problems.finish(next)
+}
+
+/// Removes the custom property `name` of `definition`. HubSpot's default properties and
+/// the property a custom matching id reads cannot be deleted.
+pub fn remove_event_property(
+    definition: &EventDefinition,
+    name: &str,
+) -> Result<EventDefinition, DomainError> {
+    let i = custom_property_index(definition, name, "deleted")?;
+    if let Some(rule) = &definition.custom_matching_id {
+        if rule.event_property_name == name {
+            return Err(ValidationError::new(
+                "propertyName",
+                "IN_USE",
+                format!(
+                    "property \"{name}\" is the customMatchingId's eventPropertyName of event \"{}\" and cannot be deleted",
+                    definition.name
+                ),
+            )
+            .into());
+        }
+    }
+    let mut next = definition.clone();
+    next.properties.remove(i);
+    Ok(next)
+}
+
+/// `customMatchingId.primaryObjectRule` as sent.
+#[derive(Debug, Clone, Default)]
+pub struct CustomMatchingIdInput {
+    /// `targetObjectPropertyName`.
+    pub target_object_property_name: Option<String>,
+    /// `eventPropertyName`.
+    pub event_property_name: Option<String>,
+}
+
+/// The field path of `customMatchingId.primaryObjectRule`.
+const RULE_PATH: &str = "customMatchingId.primaryObjectRule";
+
+/// Checks a custom matching id against the definition it belongs to. `rule` is `None` when
+/// `primaryObjectRule` is missing. The event property must be one of the definition's
+/// properties (custom, or default when included); the target must be one of
+/// `unique_targets`, the primary object's properties whose value identifies one record
+/// (`primary` names the object in messages).
+pub fn parse_custom_matching_id(
+    rule: Option<&CustomMatchingIdInput>,
+    definition: &EventDefinition,
+    primary: &str,
+    unique_targets: &[String],
+) -> Result<CustomMatchingId, DomainError> {
+    let Some(rule) = rule else {
+        return Err(ValidationError::required(RULE_PATH).into());
+    };
+    let mut problems = Problems::new();
+    let event_field = format!("{RULE_PATH}.eventPropertyName");
+    let target_field = format!("{RULE_PATH}.targetObjectPropertyName");
+    let event = rule
+        .event_property_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let target = rule
+        .target_object_property_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    match event {
+        None => problems.push(ValidationError::required(&event_field)),
+        Some(e) if definition.property(e).is_none() => problems.push(ValidationError::new(
+            &event_field,
+            "UNKNOWN_PROPERTY",
+            format!(
+                "{event_field} \"{e}\" is not a property of this event; name one of its propertyDefinitions{}",
+                if definition.include_default_properties {
+                    " or a default hs_ property"
+                } else {
+                    ""
+                }
+            ),
+        )),
+        Some(_) => {}
+    }
+    match target {
+        None => problems.push(ValidationError::required(&target_field)),
+        Some(t) if !unique_targets.iter().any(|u| u == t) => problems.push(ValidationError::new(
+            &target_field,
+            "NOT_UNIQUE",
+            format!(
+                "{target_field} \"{t}\" is not a unique property of {primary}; use one of {}",
+                unique_targets.join(", ")
+            ),
+        )),
+        Some(_) => {}
+    }
+    problems.finish(CustomMatchingId {
+        target_object_property_name: target.unwrap_or_default().to_owned(),
+        event_property_name: event.unwrap_or_default().to_owned(),
+    })
 }
 
 fn default_property(
@@ -619,5 +870,203 @@ mod tests {
         assert_eq!(values("hs_asset_type"), values("hs_page_content_type"));
         assert_eq!(values("hs_touchpoint_source").len(), 13);
         assert_eq!(fully_qualified_name(123, "login"), "pe123_login");
+    }
+
+    fn definition_with(n: usize) -> EventDefinition {
+        EventDefinition {
+            name: "login".into(),
+            label: "Login".into(),
+            description: String::new(),
+            primary_object_type_id: "0-1".into(),
+            include_default_properties: true,
+            properties: (0..n)
+                .map(|i| EventProperty {
+                    name: format!("p{i}"),
+                    label: format!("P{i}"),
+                    property_type: PropertyType::String,
+                    description: String::new(),
+                    options: Vec::new(),
+                    hubspot_defined: false,
+                })
+                .collect(),
+            custom_matching_id: None,
+        }
+    }
+
+    fn code(e: DomainError) -> &'static str {
+        match e {
+            DomainError::Invalid(v) => v[0].code,
+            other => panic!("not invalid: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_labels_at_100_pass_and_101_fail() {
+        assert!(parse_event_label("label", Some(&"L".repeat(100))).is_ok());
+        let e = parse_event_label("label", Some(&"L".repeat(101))).unwrap_err();
+        assert!(
+            e.message.contains("101") && e.message.contains("100"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            parse_event_label("label", Some("  ")).unwrap_err().code,
+            "REQUIRED"
+        );
+    }
+
+    #[test]
+    fn added_properties_stop_at_50_and_names_stay_unique() {
+        let new = |name: &str| EventProperty {
+            name: name.into(),
+            ..definition_with(1).properties[0].clone()
+        };
+        let grown = add_event_property(&definition_with(49), new("fifty")).unwrap();
+        assert_eq!(grown.properties.len(), 50);
+        let e = add_event_property(&grown, new("more")).unwrap_err();
+        assert!(e.to_string().contains("50"), "{e}");
+        assert_eq!(code(e), "TOO_MANY_PROPERTIES");
+        assert!(matches!(
+            add_event_property(&definition_with(3), new("p1")),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn property_patches_change_label_description_options_but_not_type() {
+        let mut d = definition_with(2);
+        d.properties[1].property_type = PropertyType::Enumeration;
+        d.properties[1].options = simple_options(&["a"]);
+        let next = update_event_property(
+            &d,
+            "p1",
+            &EventPropertyPatch {
+                label: Some("Size".into()),
+                description: Some("How big".into()),
+                options: Some(vec![(Some("B".into()), Some("b".into()))]),
+                property_type: Some("ENUMERATION".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(next.properties[1].label, "Size");
+        assert_eq!(next.properties[1].description, "How big");
+        assert_eq!(next.properties[1].options[0].value, "b");
+
+        let type_change = EventPropertyPatch {
+            property_type: Some("number".into()),
+            ..Default::default()
+        };
+        let e = update_event_property(&d, "p0", &type_change).unwrap_err();
+        assert!(e.to_string().contains("delete"), "{e}");
+        assert_eq!(code(e), "IMMUTABLE");
+        let no_options = EventPropertyPatch {
+            options: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            code(update_event_property(&d, "p1", &no_options).unwrap_err()),
+            "REQUIRED"
+        );
+        let long = EventPropertyPatch {
+            label: Some("L".repeat(51)),
+            ..Default::default()
+        };
+        assert_eq!(
+            code(update_event_property(&d, "p0", &long).unwrap_err()),
+            "TOO_LONG"
+        );
+        assert_eq!(
+            code(update_event_property(&d, "hs_city", &long).unwrap_err()),
+            "HUBSPOT_DEFINED"
+        );
+        assert!(matches!(
+            update_event_property(&d, "nope", &long),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn properties_in_use_or_hubspot_defined_cannot_be_removed() {
+        let mut d = definition_with(2);
+        d.custom_matching_id = Some(CustomMatchingId {
+            target_object_property_name: "email".into(),
+            event_property_name: "p0".into(),
+        });
+        assert_eq!(code(remove_event_property(&d, "p0").unwrap_err()), "IN_USE");
+        assert_eq!(
+            code(remove_event_property(&d, "hs_city").unwrap_err()),
+            "HUBSPOT_DEFINED"
+        );
+        assert!(matches!(
+            remove_event_property(&d, "nope"),
+            Err(DomainError::NotFound(_))
+        ));
+        let next = remove_event_property(&d, "p1").unwrap();
+        assert_eq!(next.properties.len(), 1);
+    }
+
+    #[test]
+    fn custom_matching_ids_need_an_event_property_and_a_unique_target() {
+        let d = definition_with(1);
+        let targets = vec!["email".to_owned(), "hs_object_id".to_owned()];
+        let rule = |t: &str, e: &str| CustomMatchingIdInput {
+            target_object_property_name: Some(t.into()),
+            event_property_name: Some(e.into()),
+        };
+        let ok = parse_custom_matching_id(Some(&rule("email", "p0")), &d, "contact", &targets);
+        assert_eq!(ok.unwrap().event_property_name, "p0");
+        assert!(parse_custom_matching_id(
+            Some(&rule("hs_object_id", "hs_city")),
+            &d,
+            "contact",
+            &targets
+        )
+        .is_ok());
+        let fields = |e: DomainError| match e {
+            DomainError::Invalid(v) => v.into_iter().map(|p| (p.field, p.code)).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fields(
+                parse_custom_matching_id(Some(&rule("firstname", "nope")), &d, "contact", &targets)
+                    .unwrap_err()
+            ),
+            vec![
+                (
+                    "customMatchingId.primaryObjectRule.eventPropertyName".to_owned(),
+                    "UNKNOWN_PROPERTY"
+                ),
+                (
+                    "customMatchingId.primaryObjectRule.targetObjectPropertyName".to_owned(),
+                    "NOT_UNIQUE"
+                ),
+            ]
+        );
+        assert_eq!(
+            fields(
+                parse_custom_matching_id(
+                    Some(&CustomMatchingIdInput::default()),
+                    &d,
+                    "contact",
+                    &targets
+                )
+                .unwrap_err()
+            )
+            .len(),
+            2
+        );
+        assert_eq!(
+            code(parse_custom_matching_id(None, &d, "contact", &targets).unwrap_err()),
+            "REQUIRED"
+        );
+        let mut without_defaults = d.clone();
+        without_defaults.include_default_properties = false;
+        assert!(parse_custom_matching_id(
+            Some(&rule("email", "hs_city")),
+            &without_defaults,
+            "contact",
+            &targets
+        )
+        .is_err());
     }
 }

@@ -13,6 +13,7 @@ mod crm_properties;
 mod crm_schemas;
 mod crm_search;
 mod errors;
+mod events_definitions;
 mod helpers;
 mod multinode;
 mod oauth;

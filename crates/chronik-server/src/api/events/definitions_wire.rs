@@ -1,0 +1,196 @@
+//! HubSpot's wire shapes for `/events/v3/event-definitions` (api-reference §1.5), named as in
+//! HubSpot's OpenAPI schemas. Properties go out as the CRM's `Property` (HubSpot uses one
+//! schema for both), so this file only has the definition shapes and the inputs.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::crm::wire::{ForwardPaging, OptionWire, Property};
+
+/// `ExternalBehavioralEventPropertyCreate`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalBehavioralEventPropertyCreate {
+    /// Label (at most 50 characters).
+    pub label: Option<String>,
+    /// `string`, `number`, `enumeration`, `bool`, `date` or `datetime`.
+    #[serde(rename = "type")]
+    pub property_type: Option<String>,
+    /// Internal name; derived from the label when absent.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Options of an enumeration (at least one).
+    #[serde(default)]
+    pub options: Vec<OptionWire>,
+}
+
+/// `ExternalPrimaryObjectResolutionRule` as sent: both fields are required, and checked by
+/// the handler so that a missing one is reported with the others.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalPrimaryObjectResolutionRuleRequest {
+    /// A property of the primary object whose values are unique (`email`, `hs_object_id`…).
+    pub target_object_property_name: Option<String>,
+    /// The event property that holds the value.
+    pub event_property_name: Option<String>,
+}
+
+/// `ExternalObjectResolutionMappingRequest`: `customMatchingId` as sent.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalObjectResolutionMappingRequest {
+    /// The rule (required).
+    pub primary_object_rule: Option<ExternalPrimaryObjectResolutionRuleRequest>,
+}
+
+/// `ExternalBehavioralEventTypeDefinitionEgg`: the create body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalBehavioralEventTypeDefinitionEgg {
+    /// Label (required, at most 100 characters).
+    pub label: Option<String>,
+    /// Internal name; derived from the label when absent. Never changes.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// `CONTACT` (default), `COMPANY`, `DEAL`, `TICKET` or a custom object. Never changes.
+    pub primary_object: Option<String>,
+    /// Custom properties (at most 50; may be empty).
+    #[serde(default)]
+    pub property_definitions: Vec<ExternalBehavioralEventPropertyCreate>,
+    /// Whether HubSpot's `hs_*` default properties belong to the event (default `true`).
+    pub include_default_properties: Option<bool>,
+    /// How completions find their record by an event property.
+    pub custom_matching_id: Option<ExternalObjectResolutionMappingRequest>,
+}
+
+/// `ExternalBehavioralEventTypeDefinitionPatch`. Only `label` and `description` change;
+/// `name` and `primaryObject` are accepted to refuse a change with a clear message. HubSpot's
+/// newer spec adds `headerTemplate`, `detailTemplate` and `propertyOrder`; they are accepted
+/// so that newer clients are not refused, and not kept (Chronik renders no event templates).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalBehavioralEventTypeDefinitionPatch {
+    /// New label.
+    pub label: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Must be absent or the current name.
+    pub name: Option<String>,
+    /// Must be absent or the current primary object.
+    pub primary_object: Option<String>,
+    /// Accepted, not kept.
+    #[expect(
+        dead_code,
+        reason = "accepted so that newer clients are not refused; not kept"
+    )]
+    pub header_template: Option<String>,
+    /// Accepted, not kept.
+    #[expect(
+        dead_code,
+        reason = "accepted so that newer clients are not refused; not kept"
+    )]
+    pub detail_template: Option<String>,
+    /// Accepted, not kept.
+    #[schema(value_type = Option<Vec<Object>>)]
+    #[expect(
+        dead_code,
+        reason = "accepted so that newer clients are not refused; not kept"
+    )]
+    pub property_order: Option<serde_json::Value>,
+}
+
+/// `ExternalBehavioralEventPropertyDefinitionPatch`. Only `label`, `description` and
+/// `options` change; `type` is accepted to refuse a change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalBehavioralEventPropertyDefinitionPatch {
+    /// New label (at most 50 characters).
+    pub label: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Replaces every option (enumerations).
+    pub options: Option<Vec<OptionWire>>,
+    /// Must be absent or the current type.
+    #[serde(rename = "type")]
+    pub property_type: Option<String>,
+}
+
+/// `ObjectTypeDefinitionLabels` of an event definition.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ObjectTypeDefinitionLabels {
+    /// The label.
+    pub singular: String,
+    /// Not kept by Chronik; always absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plural: Option<String>,
+}
+
+/// `ExternalPrimaryObjectResolutionRule`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalPrimaryObjectResolutionRule {
+    /// The primary object's unique property.
+    pub target_object_property_name: String,
+    /// The event property that holds its value.
+    pub event_property_name: String,
+}
+
+/// `ExternalObjectResolutionMapping`: `customMatchingId` as returned.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalObjectResolutionMapping {
+    /// The rule.
+    pub primary_object_rule: ExternalPrimaryObjectResolutionRule,
+}
+
+/// `ExternalBehavioralEventTypeDefinition`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalBehavioralEventTypeDefinition {
+    /// Id.
+    pub id: String,
+    /// Internal name (`{eventName}` in paths).
+    pub name: String,
+    /// `pe{portalId}_{name}`, what completions are sent with.
+    pub fully_qualified_name: String,
+    /// Labels.
+    pub labels: ObjectTypeDefinitionLabels,
+    /// The event's own type id, `6-{id}`.
+    pub object_type_id: String,
+    /// Always false: deleted definitions are not served.
+    pub archived: bool,
+    /// Always empty.
+    #[schema(value_type = Vec<Object>)]
+    pub associations: Vec<serde_json::Value>,
+    /// The properties (in lists only with `includeProperties=true`).
+    pub properties: Vec<Property>,
+    /// Description.
+    pub description: String,
+    /// `CONTACT`, `COMPANY`, `DEAL`, `TICKET` or the custom object's name.
+    pub primary_object: String,
+    /// The primary object's objectTypeId (`0-1`, `2-17`…).
+    pub primary_object_id: String,
+    /// Always `MANUAL` (created through the API).
+    pub tracking_type: &'static str,
+    /// Set when completions find their record by an event property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_matching_id: Option<ExternalObjectResolutionMapping>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `CollectionResponseWithTotalExternalBehavioralEventTypeDefinitionForwardPaging`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionResponseWithTotalExternalBehavioralEventTypeDefinitionForwardPaging {
+    /// Matching definitions in all pages.
+    pub total: usize,
+    /// This page.
+    pub results: Vec<ExternalBehavioralEventTypeDefinition>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<ForwardPaging>,
+}
