@@ -51,6 +51,24 @@ const OPERATIONS: &[(&str, &str)] = &[
         "post",
         "/crm-object-schemas/v3/schemas/{objectType}/associations",
     ),
+    ("get", "/events/v3/event-definitions"),
+    ("post", "/events/v3/event-definitions"),
+    ("get", "/events/v3/event-definitions/{eventName}"),
+    ("patch", "/events/v3/event-definitions/{eventName}"),
+    ("delete", "/events/v3/event-definitions/{eventName}"),
+    ("post", "/events/v3/event-definitions/{eventName}/property"),
+    (
+        "patch",
+        "/events/v3/event-definitions/{eventName}/property/{propertyName}",
+    ),
+    (
+        "delete",
+        "/events/v3/event-definitions/{eventName}/property/{propertyName}",
+    ),
+    ("post", "/events/v3/send"),
+    ("post", "/events/v3/send/batch"),
+    ("get", "/events/v3/events"),
+    ("get", "/events/v3/events/event-types"),
 ];
 
 /// A redaction that checks the value it hides is a UUID.

@@ -1,9 +1,587 @@
-//! (being written)
+//! `POST /events/v3/send` and `POST /events/v3/send/batch` (also under the dated prefixes
+//! `/events/2025-09/…` and `/events/2026-03/…`): custom event completions (api-reference §1.2).
+//!
+//! Every input is checked against its event definition (seed: custom events; SPEC.md): the
+//! record identifier by HubSpot's priority (custom matching id, `objectId`, `email`, `utk`),
+//! `occurredAt`, the properties (folded to lower case, at most 50, value lengths and types,
+//! attribution values) and `uuid`. A batch is all or nothing: when any input is invalid,
+//! nothing is stored and the 400 lists each bad input by `context.inputIndex` with the reason.
+//! A valid batch is stored in one atomic step and answered 204; a uuid the event type already
+//! has stores nothing (the first completion stays) and is counted in
+//! `chronik_custom_event_duplicates_total`, so a client's retry is safe.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::StandardType;
+use chronik_domain::custom_events::completion::{
+    check_properties, fold_properties, parse_occurred_at,
+};
+use chronik_domain::custom_events::definition::EventProperty;
+use chronik_domain::tenancy::{parse_utk, Email};
+use chronik_domain::{ObjectId, ValidationError};
+use chronik_store::{
+    BatchRefusal, NewCompletion, RecordRef, StoreError, StoredEventDefinition,
+    MONTHLY_COMPLETIONS_QUOTA,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::SEND_SCOPE;
+use crate::auth::Caller;
+use crate::error::{ApiError, Category, ErrorDetail};
+use crate::extract::Json;
 use crate::state::AppState;
 
+/// api-reference §1.2: a batch carries at most 500 inputs.
+pub const MAX_BATCH_INPUTS: usize = 500;
+
+/// The longest `uuid` accepted.
+pub const MAX_UUID_CHARS: usize = 256;
+
+/// The date-versioned prefixes that serve the same send endpoints as `/events/v3`.
+const DATED_PREFIXES: &[&str] = &["/events/2025-09", "/events/2026-03"];
+
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(send_batch));
+    for prefix in DATED_PREFIXES {
+        router = router
+            .route(&format!("{prefix}/send"), post(send))
+            .route(&format!("{prefix}/send/batch"), post(send_batch));
+    }
+    router
+}
+
+/// A JSON scalar where HubSpot takes a string: numbers and booleans are taken as their text.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A string.
+    Text(String),
+    /// A number, taken as its decimal text.
+    Number(serde_json::Number),
+    /// A boolean, taken as `true` / `false`.
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_text(self) -> String {
+        match self {
+            Scalar::Text(s) => s,
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// `BehavioralEventHttpCompletionRequest`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompletionRequest {
+    /// The definition's `fullyQualifiedName` (`pe{portalId}_{name}`).
+    event_name: Option<String>,
+    /// The record's id.
+    #[schema(value_type = Option<String>)]
+    object_id: Option<Scalar>,
+    /// A contact's email (found, or created).
+    email: Option<String>,
+    /// A contact's visitor token (found, never created).
+    utk: Option<String>,
+    /// ISO 8601 or epoch milliseconds; default: time of receipt.
+    #[schema(value_type = Option<String>)]
+    occurred_at: Option<Scalar>,
+    /// Event property values.
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    properties: Option<BTreeMap<String, Option<Scalar>>>,
+    /// The occurrence id, unique per event type; generated when absent.
+    uuid: Option<String>,
+}
+
+/// `BatchedBehavioralEventHttpCompletionRequest`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The completions, at most 500.
+    inputs: Option<Vec<CompletionRequest>>,
+}
+
+/// Send one completion.
+#[utoipa::path(
+    post,
+    path = "/events/v3/send",
+    tag = "Custom events",
+    request_body = CompletionRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Stored (or a repeat of a stored uuid)"),
+        (status = 400, description = "Invalid", body = crate::error::ErrorBody),
+        (status = 429, description = "Monthly quota used up", body = crate::error::ErrorBody),
+    )
+)]
+async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(input): Json<CompletionRequest>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_any(&[SEND_SCOPE])?;
+    store(&state, &caller, vec![input], false).await
+}
+
+/// Send up to 500 completions; all are stored or none.
+#[utoipa::path(
+    post,
+    path = "/events/v3/send/batch",
+    tag = "Custom events",
+    request_body = BatchRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every input stored (or a repeat of a stored uuid)"),
+        (status = 400, description = "Some inputs are invalid; nothing stored", body = crate::error::ErrorBody),
+        (status = 429, description = "Monthly quota used up", body = crate::error::ErrorBody),
+    )
+)]
+async fn send_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(batch): Json<BatchRequest>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_any(&[SEND_SCOPE])?;
+    let inputs = batch
+        .inputs
+        .ok_or_else(|| ApiError::validation(vec![ValidationError::required("inputs")]))?;
+    if inputs.is_empty() || inputs.len() > MAX_BATCH_INPUTS {
+        return Err(ApiError::validation(vec![ValidationError::new(
+            "inputs",
+            "INVALID_INPUT_COUNT",
+            format!(
+                "inputs has {} items; a batch takes from 1 to {MAX_BATCH_INPUTS}",
+                inputs.len()
+            ),
+        )]));
+    }
+    store(&state, &caller, inputs, true).await
+}
+
+/// A definition ready to check inputs against.
+struct Prepared {
+    id: i64,
+    stored: StoredEventDefinition,
+    properties: Vec<EventProperty>,
+}
+
+/// What one input says about its record, kept for the message when the record is missing.
+struct Checked {
+    completion: NewCompletion,
+    described: String,
+    field: &'static str,
+}
+
+/// Checks every input, then stores them all or refuses with every problem listed.
+async fn store(
+    state: &AppState,
+    caller: &Caller,
+    inputs: Vec<CompletionRequest>,
+    batch: bool,
+) -> Result<StatusCode, ApiError> {
+    let now = Utc::now();
+    let count = inputs.len();
+    let definitions = load_definitions(state, caller, &inputs).await?;
+    let mut checked = Vec::with_capacity(count);
+    let mut errors: Vec<(usize, ValidationError)> = Vec::new();
+    for (index, input) in inputs.into_iter().enumerate() {
+        let path = if batch {
+            format!("inputs[{index}].")
+        } else {
+            String::new()
+        };
+        match check(caller, &definitions, input, &path, now) {
+            Ok(c) => checked.push(c),
+            Err(problems) => errors.extend(problems.into_iter().map(|p| (index, p))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(refusal(errors, count, batch));
+    }
+    let (completions, described): (Vec<_>, Vec<_>) = checked
+        .into_iter()
+        .map(|c| (c.completion, (c.described, c.field)))
+        .unzip();
+    let outcome = state
+        .store
+        .store_completions(
+            caller.account,
+            completions,
+            state.config.max_monthly_completions,
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::QuotaExceeded { quota, limit } if quota == MONTHLY_COMPLETIONS_QUOTA => {
+                ApiError::new(
+                    Category::RateLimits,
+                    format!(
+                        "This account has reached its limit of {limit} custom event completions for this calendar month (UTC); nothing of this request was stored. The count starts again on the first of next month."
+                    ),
+                )
+            }
+            e => e.into(),
+        })?;
+    match outcome {
+        Ok(stored) => {
+            metrics::counter!("chronik_custom_event_completions_total").increment(stored.stored);
+            metrics::counter!("chronik_custom_event_duplicates_total").increment(stored.duplicates);
+            if stored.duplicates > 0 {
+                tracing::debug!(
+                    duplicates = stored.duplicates,
+                    "completions with a uuid already stored were dropped"
+                );
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(BatchRefusal::RecordsNotFound(missing)) => {
+            let errors = missing
+                .into_iter()
+                .map(|index| {
+                    let (described, field) = &described[index];
+                    let path = if batch {
+                        format!("inputs[{index}].{field}")
+                    } else {
+                        (*field).to_owned()
+                    };
+                    (
+                        index,
+                        ValidationError::new(
+                            path,
+                            "RECORD_NOT_FOUND",
+                            format!(
+                                "{described}; create the record first or send another identifier"
+                            ),
+                        ),
+                    )
+                })
+                .collect();
+            Err(refusal(errors, count, batch))
+        }
+    }
+}
+
+/// The definitions the inputs name, each read once.
+async fn load_definitions(
+    state: &AppState,
+    caller: &Caller,
+    inputs: &[CompletionRequest],
+) -> Result<HashMap<String, Arc<Prepared>>, ApiError> {
+    let prefix = format!("pe{}_", caller.account.0);
+    let mut definitions: HashMap<String, Arc<Prepared>> = HashMap::new();
+    let mut absent: Vec<&str> = Vec::new();
+    for input in inputs {
+        let Some(name) = input.event_name.as_deref() else {
+            continue;
+        };
+        if definitions.contains_key(name) || absent.contains(&name) {
+            continue;
+        }
+        let Some(short) = name.strip_prefix(&prefix) else {
+            absent.push(name);
+            continue;
+        };
+        match state
+            .store
+            .get_event_definition(caller.account, short)
+            .await
+        {
+            Ok(stored) => {
+                let id = stored.id.parse().map_err(|e| ApiError::internal(&e))?;
+                let properties = stored.definition.all_properties();
+                definitions.insert(
+                    name.to_owned(),
+                    Arc::new(Prepared {
+                        id,
+                        stored,
+                        properties,
+                    }),
+                );
+            }
+            Err(StoreError::NotFound) => absent.push(name),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(definitions)
+}
+
+/// Checks one input; every problem is reported.
+fn check(
+    caller: &Caller,
+    definitions: &HashMap<String, Arc<Prepared>>,
+    input: CompletionRequest,
+    path: &str,
+    now: DateTime<Utc>,
+) -> Result<Checked, Vec<ValidationError>> {
+    let field = |f: &str| format!("{path}{f}");
+    let mut problems = Vec::new();
+    let definition = match input.event_name.as_deref() {
+        None | Some("") => {
+            problems.push(ValidationError::required(&field("eventName")));
+            None
+        }
+        Some(name) => match definitions.get(name) {
+            Some(d) => Some(Arc::clone(d)),
+            None => {
+                problems.push(ValidationError::new(
+                    field("eventName"),
+                    "EVENT_NOT_FOUND",
+                    format!(
+                        "eventName \"{name}\" is not an event definition of account {}; use a fullyQualifiedName (pe{}_<name>) from /events/v3/event-definitions",
+                        caller.account.0, caller.account.0
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let occurred_at = match parse_occurred_at(
+        &field("occurredAt"),
+        input.occurred_at.map(Scalar::into_text).as_deref(),
+        now,
+    ) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let uuid = match input.uuid {
+        None => Some(uuid::Uuid::now_v7().to_string()),
+        Some(u) if u.trim().is_empty() => {
+            problems.push(ValidationError::new(
+                field("uuid"),
+                "REQUIRED",
+                format!("{} is empty; send an id or leave it out", field("uuid")),
+            ));
+            None
+        }
+        Some(u) if u.chars().count() > MAX_UUID_CHARS => {
+            problems.push(ValidationError::new(
+                field("uuid"),
+                "TOO_LONG",
+                format!(
+                    "{} has {} characters; at most {MAX_UUID_CHARS}",
+                    field("uuid"),
+                    u.chars().count()
+                ),
+            ));
+            None
+        }
+        Some(u) => Some(u),
+    };
+    let mut raw = BTreeMap::new();
+    for (name, value) in input.properties.unwrap_or_default() {
+        match value {
+            Some(v) => {
+                raw.insert(name, v.into_text());
+            }
+            None => problems.push(ValidationError::new(
+                field(&format!("properties.{name}")),
+                "INVALID_VALUE",
+                format!(
+                    "property \"{name}\" is null; send a string value or leave the property out"
+                ),
+            )),
+        }
+    }
+    let properties_path = field("properties");
+    let folded = match fold_properties(&properties_path, &raw) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let (Some(definition), Some(folded)) = (definition, folded) else {
+        return Err(problems);
+    };
+    let properties = match check_properties(&properties_path, &definition.properties, &folded) {
+        Ok(p) => Some(p),
+        Err(mut e) => {
+            problems.append(&mut e);
+            None
+        }
+    };
+    let identified = identify(
+        &definition,
+        &folded,
+        input.object_id.map(Scalar::into_text),
+        input.email,
+        input.utk,
+        path,
+    );
+    let identified = match identified {
+        Ok(i) => Some(i),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    match (occurred_at, uuid, properties, identified) {
+        (Some(occurred_at), Some(uuid), Some(properties), Some((record, described, field)))
+            if problems.is_empty() =>
+        {
+            let properties_json = serde_json::to_string(&properties).map_err(|e| {
+                vec![ValidationError::new(
+                    properties_path.clone(),
+                    "INVALID_VALUE",
+                    e.to_string(),
+                )]
+            })?;
+            Ok(Checked {
+                completion: NewCompletion {
+                    definition_id: definition.id,
+                    object_type_id: definition.stored.definition.primary_object_type_id.clone(),
+                    record,
+                    occurred_at,
+                    uuid,
+                    properties_json,
+                },
+                described,
+                field,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// The record an input names, by HubSpot's priority: the custom matching id's event property,
+/// then `objectId`, then `email`, then `utk` (api-reference §1.2). Returns the reference, how to
+/// describe it when it is missing, and the field it came from.
+fn identify(
+    definition: &Prepared,
+    folded: &BTreeMap<String, String>,
+    object_id: Option<String>,
+    email: Option<String>,
+    utk: Option<String>,
+    path: &str,
+) -> Result<(RecordRef, String, &'static str), ValidationError> {
+    let def = &definition.stored.definition;
+    let type_id = def.primary_object_type_id.as_str();
+    let is_contact = type_id == StandardType::Contacts.type_id();
+    if let Some(rule) = &def.custom_matching_id {
+        if let Some(value) = folded.get(&rule.event_property_name) {
+            let target = rule.target_object_property_name.as_str();
+            let described = format!(
+                "no record of type {type_id} has {target} \"{value}\" (event property {} is the event's custom matching id)",
+                rule.event_property_name
+            );
+            let record = if target == "hs_object_id" {
+                match value.trim().parse::<i64>() {
+                    Ok(id) => RecordRef::Id(ObjectId(id)),
+                    Err(_) => {
+                        return Err(ValidationError::new(
+                            format!("{path}properties.{}", rule.event_property_name),
+                            "INVALID_OBJECT_ID",
+                            format!("property \"{}\" is the custom matching id for hs_object_id; \"{value}\" is not a record id", rule.event_property_name),
+                        ))
+                    }
+                }
+            } else {
+                RecordRef::Unique(UniqueValue::new(target, value))
+            };
+            return Ok((record, described, "properties"));
+        }
+    }
+    if let Some(raw) = object_id {
+        let id = raw.trim().parse::<i64>().ok().filter(|id| *id > 0);
+        return match id {
+            Some(id) => Ok((
+                RecordRef::Id(ObjectId(id)),
+                format!("objectId {id} is not a record of type {type_id} in this account"),
+                "objectId",
+            )),
+            None => Err(ValidationError::new(
+                format!("{path}objectId"),
+                "INVALID_OBJECT_ID",
+                format!("{path}objectId \"{raw}\" is not a record id (a positive whole number)"),
+            )),
+        };
+    }
+    if !is_contact && (email.is_some() || utk.is_some()) {
+        return Err(ValidationError::new(
+            format!("{path}objectId"),
+            "REQUIRED",
+            format!(
+                "email and utk identify contacts only; this event's primary object is {type_id}, so send objectId{}",
+                if def.custom_matching_id.is_some() {
+                    " or the custom matching id's event property"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if let Some(raw) = email {
+        let email = Email::parse(&format!("{path}email"), &raw)?;
+        let described = format!("email {}", email.as_str());
+        return Ok((RecordRef::Email(email), described, "email"));
+    }
+    if let Some(raw) = utk {
+        let utk = parse_utk(&format!("{path}utk"), &raw)?;
+        let described = format!(
+            "utk \"{utk}\" belongs to no contact (a utk alone never creates one; send email to find or create the contact)"
+        );
+        return Ok((RecordRef::Utk(utk), described, "utk"));
+    }
+    Err(ValidationError::new(
+        format!("{path}objectId"),
+        "REQUIRED",
+        format!(
+            "{}identify the record: send one of email, utk, or objectId{}",
+            path,
+            if def.custom_matching_id.is_some() {
+                ", or the custom matching id's event property"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
+/// The 400 for a refused request: every problem, each batch problem with its `inputIndex`.
+fn refusal(errors: Vec<(usize, ValidationError)>, count: usize, batch: bool) -> ApiError {
+    let mut bad: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
+    bad.dedup();
+    let details: Vec<ErrorDetail> = errors
+        .into_iter()
+        .map(|(index, e)| {
+            let mut detail = ErrorDetail::from(e);
+            if batch {
+                detail.context = Some(BTreeMap::from([(
+                    "inputIndex".to_owned(),
+                    vec![index.to_string()],
+                )]));
+            }
+            detail
+        })
+        .collect();
+    let message = if batch {
+        format!(
+            "{} of {count} inputs are invalid, so nothing was stored; fix or remove the inputs named in errors (context.inputIndex) and send the batch again. First problem: {}",
+            bad.len(),
+            details[0].message
+        )
+    } else {
+        format!("The completion is invalid: {}", details[0].message)
+    };
+    ApiError {
+        category: Category::ValidationError,
+        message,
+        errors: details,
+        context: None,
+    }
 }
