@@ -1,7 +1,9 @@
-//! The `chronik` binary: `serve` runs the server, `admin …` provisions a running one.
+//! The `chronik` binary: `serve` runs the server, `admin …` provisions a running one, `send`
+//! streams a file of custom event completions into an account.
 //! One file per subcommand; the server itself lives in `chronik-server`.
 
 mod admin;
+mod send;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +22,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Provision accounts, apps, installs, private apps and visitors on a running server.
     Admin(admin::AdminArgs),
+    /// Send an NDJSON file of custom event completions through /events/v3/send/batch.
+    Send(send::SendArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +42,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(args) => admin::run(args).await,
+            Command::Send(args) => send::run(args).await,
         }
     });
     match result {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod send;
 mod serve;
 
 use std::io::{BufRead, BufReader};
