@@ -35,6 +35,8 @@ pub struct StoredEventDefinition {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Raised by every update (1 when created).
+    pub version: i64,
 }
 
 /// How a completion names its record (api-reference §1.2).
@@ -183,11 +185,14 @@ pub trait CustomEventStore: Send + Sync {
         name: &str,
     ) -> Result<StoredEventDefinition, StoreError>;
 
-    /// Replaces a live definition (same name); `NotFound` when none.
+    /// Replaces a live definition (same name) if it is still at `version`; `NotFound` when
+    /// none, `Conflict { constraint: DEFINITION_VERSION }` when another update came first (read
+    /// it again and redo the change).
     async fn update_event_definition(
         &self,
         account: AccountId,
         definition: &EventDefinition,
+        version: i64,
         now: DateTime<Utc>,
     ) -> Result<StoredEventDefinition, StoreError>;
 
@@ -230,6 +235,10 @@ pub trait CustomEventStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 }
+
+/// The constraint of the `Conflict` [`CustomEventStore::update_event_definition`] answers when
+/// the definition changed since it was read.
+pub const DEFINITION_VERSION: &str = "event definition version";
 
 /// The quota name of [`CustomEventStore::store_completions`].
 pub const MONTHLY_COMPLETIONS_QUOTA: &str = "monthly completions";

@@ -1136,3 +1136,39 @@ async fn the_quota_holds_on_postgres() {
     third.assert_api_error(400, "VALIDATION_ERROR");
     assert!(third.str("message").contains('2'), "{}", third.text);
 }
+
+/// Ten properties added at once, on one definition: none is lost.
+async fn concurrent_property_adds(app: &TestApp) {
+    let c = client(app).await;
+    new_definition(&c, &json!({ "label": "busy", "propertyDefinitions": [] })).await;
+    let adds = (0..10).map(|i| {
+        let c = &c;
+        async move {
+            add_property(
+                c,
+                "busy",
+                &json!({ "name": format!("p{i}"), "label": format!("P {i}"), "type": "string" }),
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures::future::join_all(adds).await;
+    assert!(statuses.iter().all(|s| s.as_u16() == 201), "{statuses:?}");
+    let read = get(&c, "busy").await;
+    let names = property_names(&read.body);
+    for i in 0..10 {
+        assert!(
+            names.contains(&format!("p{i}").as_str()),
+            "p{i} lost: {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_property_changes_are_never_lost() {
+    concurrent_property_adds(&TestApp::spawn().await).await;
+    if let Some(app) = TestApp::spawn_postgres("concurrent_property_changes_are_never_lost").await {
+        concurrent_property_adds(&app).await;
+    }
+}

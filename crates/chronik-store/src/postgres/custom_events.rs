@@ -25,13 +25,14 @@ use crate::{occurrence_id, StoreError};
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
 
-/// Reads `definition_id, definition, created_at, updated_at`.
+/// Reads `definition_id, definition, created_at, updated_at, version`.
 fn definition_row(r: &PgRow) -> Result<StoredEventDefinition, StoreError> {
     Ok(StoredEventDefinition {
         id: r.try_get::<i64, _>(0).map_err(db)?.to_string(),
         definition: r.try_get::<Json<EventDefinition>, _>(1).map_err(db)?.0,
         created_at: from_ms(r.try_get(2).map_err(db)?),
         updated_at: from_ms(r.try_get(3).map_err(db)?),
+        version: r.try_get(4).map_err(db)?,
     })
 }
 
@@ -85,7 +86,7 @@ impl CustomEventStore for PostgresStore {
             "INSERT INTO event_definitions (account_id, name, definition, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (account_id, name) DO NOTHING
-             RETURNING definition_id, definition, created_at, updated_at",
+             RETURNING definition_id, definition, created_at, updated_at, version",
         )
         .bind(account.0)
         .bind(&definition.name)
@@ -117,7 +118,7 @@ impl CustomEventStore for PostgresStore {
         account: AccountId,
     ) -> Result<Vec<StoredEventDefinition>, StoreError> {
         let rows = sqlx::query(
-            "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
+            "SELECT definition_id, definition, created_at, updated_at, version FROM event_definitions
              WHERE account_id = $1 AND deleted_at IS NULL
              ORDER BY name",
         )
@@ -135,7 +136,7 @@ impl CustomEventStore for PostgresStore {
         name: &str,
     ) -> Result<StoredEventDefinition, StoreError> {
         let row = sqlx::query(
-            "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
+            "SELECT definition_id, definition, created_at, updated_at, version FROM event_definitions
              WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
         )
         .bind(account.0)
@@ -151,20 +152,40 @@ impl CustomEventStore for PostgresStore {
         &self,
         account: AccountId,
         definition: &EventDefinition,
+        version: i64,
         now: DateTime<Utc>,
     ) -> Result<StoredEventDefinition, StoreError> {
         let row = sqlx::query(
-            "UPDATE event_definitions SET definition = $3, updated_at = $4
-             WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL
-             RETURNING definition_id, definition, created_at, updated_at",
+            "UPDATE event_definitions SET definition = $3, updated_at = $4, version = version + 1
+             WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL AND version = $5
+             RETURNING definition_id, definition, created_at, updated_at, version",
         )
         .bind(account.0)
         .bind(&definition.name)
         .bind(Json(definition))
         .bind(ms(now))
-        .fetch_one(&self.pool)
+        .bind(version)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
+        let Some(row) = row else {
+            let live: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM event_definitions
+                 WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
+            )
+            .bind(account.0)
+            .bind(&definition.name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+            return Err(match live {
+                Some(_) => StoreError::Conflict {
+                    constraint: DEFINITION_VERSION,
+                    existing_id: None,
+                },
+                None => StoreError::NotFound,
+            });
+        };
         Self::committed(1);
         definition_row(&row)
     }

@@ -22,7 +22,7 @@ const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
 
 /// The columns [`definition_row`] reads.
-const COLUMNS: &str = "definition_id, definition, created_at, updated_at";
+const COLUMNS: &str = "definition_id, definition, created_at, updated_at, version";
 
 /// Reads [`COLUMNS`].
 fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
@@ -35,6 +35,7 @@ fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
         definition,
         created_at: from_ms(r.get(2)?),
         updated_at: from_ms(r.get(3)?),
+        version: r.get(4)?,
     })
 }
 
@@ -113,6 +114,7 @@ impl CustomEventStore for SqliteStore {
                 definition,
                 created_at: from_ms(ms(now)),
                 updated_at: from_ms(ms(now)),
+                version: 1,
             })
         })
         .await
@@ -161,27 +163,48 @@ impl CustomEventStore for SqliteStore {
         &self,
         account: AccountId,
         definition: &EventDefinition,
+        version: i64,
         now: DateTime<Utc>,
     ) -> Result<StoredEventDefinition, StoreError> {
         let definition = definition.clone();
         self.write(move |conn| {
-            let (id, created_ms): (i64, i64) = conn
+            let updated: Option<(i64, i64)> = conn
                 .prepare_cached(
-                    "UPDATE event_definitions SET definition = ?3, updated_at = ?4
-                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL
+                    "UPDATE event_definitions SET definition = ?3, updated_at = ?4, version = version + 1
+                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL AND version = ?5
                      RETURNING definition_id, created_at",
                 )
                 .map_err(db)?
                 .query_row(
-                    params![account.0, definition.name, to_json(&definition)?, ms(now)],
+                    params![account.0, definition.name, to_json(&definition)?, ms(now), version],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
+                .optional()
                 .map_err(db)?;
+            let Some((id, created_ms)) = updated else {
+                let live = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM event_definitions
+                         WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL",
+                    )
+                    .map_err(db)?
+                    .query_row(params![account.0, definition.name], |_| Ok(()))
+                    .optional()
+                    .map_err(db)?;
+                return Err(match live {
+                    Some(()) => StoreError::Conflict {
+                        constraint: DEFINITION_VERSION,
+                        existing_id: None,
+                    },
+                    None => StoreError::NotFound,
+                });
+            };
             Ok(StoredEventDefinition {
                 id: id.to_string(),
                 definition,
                 created_at: from_ms(created_ms),
                 updated_at: from_ms(ms(now)),
+                version: version + 1,
             })
         })
         .await

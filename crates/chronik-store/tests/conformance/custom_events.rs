@@ -4,7 +4,7 @@
 use chronik_domain::crm::property::{PropertyOption, PropertyType};
 use chronik_domain::custom_events::definition::{CustomMatchingId, EventDefinition, EventProperty};
 use chronik_domain::AccountId;
-use chronik_store::{Store, StoreError, StoredEventDefinition};
+use chronik_store::{Store, StoreError, StoredEventDefinition, DEFINITION_VERSION};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::conformance;
@@ -110,7 +110,7 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
     changed.include_default_properties = false;
     let updated_at = at(0);
     let updated = store
-        .update_event_definition(a, &changed, updated_at)
+        .update_event_definition(a, &changed, signup.version, updated_at)
         .await
         .unwrap();
     assert_eq!(updated.id, signup.id);
@@ -121,9 +121,28 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
         store.get_event_definition(a, "signup").await.unwrap(),
         updated
     );
+    assert_eq!(updated.version, signup.version + 1);
+    // A change made from the stale read is refused and changes nothing.
+    let stale = store
+        .update_event_definition(a, &definition("signup", "Stale"), signup.version, at(0))
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::Conflict {
+                constraint: DEFINITION_VERSION,
+                ..
+            })
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(
+        store.get_event_definition(a, "signup").await.unwrap(),
+        updated
+    );
 
     let missing = store
-        .update_event_definition(a, &definition("nope", "Nope"), at(0))
+        .update_event_definition(a, &definition("nope", "Nope"), 1, at(0))
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 
@@ -177,7 +196,7 @@ async fn a_deleted_name_stays_taken_and_the_definition_is_gone(fx: &Fixture) {
     assert!(matches!(got, Err(StoreError::NotFound)), "{got:?}");
     assert!(store.list_event_definitions(a).await.unwrap().is_empty());
     let upd = store
-        .update_event_definition(a, &definition("signup", "X"), at(0))
+        .update_event_definition(a, &definition("signup", "X"), 1, at(0))
         .await;
     assert!(matches!(upd, Err(StoreError::NotFound)), "{upd:?}");
 
@@ -293,7 +312,7 @@ async fn accounts_see_only_their_own_definitions(fx: &Fixture) {
     let get = store.get_event_definition(a, "only_b").await;
     assert!(matches!(get, Err(StoreError::NotFound)), "{get:?}");
     let upd = store
-        .update_event_definition(a, &definition("only_b", "X"), at(0))
+        .update_event_definition(a, &definition("only_b", "X"), 1, at(0))
         .await;
     assert!(matches!(upd, Err(StoreError::NotFound)), "{upd:?}");
     let del = store.delete_event_definition(a, "only_b", at(0)).await;

@@ -34,7 +34,7 @@ use chronik_domain::custom_events::definition::{
 };
 use chronik_domain::error::Problems;
 use chronik_domain::{AccountId, DomainError, ValidationError};
-use chronik_store::{SchemaKey, StoreError, StoredEventDefinition};
+use chronik_store::{SchemaKey, StoreError, StoredEventDefinition, DEFINITION_VERSION};
 use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -296,20 +296,40 @@ async fn load(
         })
 }
 
-/// Writes a changed definition back, 404 when it was deleted meanwhile.
-async fn save(
+/// How often a change is redone when another change to the same definition came first.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Reads a live definition, applies `change` and writes the result back, as one step: when
+/// another change landed in between (the stored version moved on), it reads again and redoes
+/// `change`, so concurrent changes (two properties added at once) are never lost. 404 when the
+/// definition does not exist or was deleted meanwhile.
+async fn modify(
     state: &AppState,
     caller: &Caller,
-    definition: &EventDefinition,
+    name: &str,
+    change: impl Fn(&EventDefinition) -> Result<EventDefinition, ApiError>,
 ) -> Result<StoredEventDefinition, ApiError> {
-    state
-        .store
-        .update_event_definition(caller.account, definition, Utc::now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_found(&definition.name),
-            e => e.into(),
-        })
+    for _ in 0..MAX_ATTEMPTS {
+        let stored = load(state, caller, name).await?;
+        let next = change(&stored.definition)?;
+        match state
+            .store
+            .update_event_definition(caller.account, &next, stored.version, Utc::now())
+            .await
+        {
+            Ok(saved) => return Ok(saved),
+            Err(StoreError::Conflict {
+                constraint: DEFINITION_VERSION,
+                ..
+            }) => continue,
+            Err(StoreError::NotFound) => return Err(not_found(name)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        Category::Conflict,
+        format!("event definition \"{name}\" kept changing under this request ({MAX_ATTEMPTS} attempts); send it again"),
+    ))
 }
 
 /// `sortOrder`: ascending by name unless `DESC`/`DESCENDING`.
@@ -617,7 +637,7 @@ pub async fn update(
 > {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
     let stored = load(&state, &caller, &name).await?;
-    let mut next = stored.definition.clone();
+    let next = stored.definition.clone();
     let mut problems = Problems::new();
     if let Some(new_name) = body.name.as_deref().map(str::trim) {
         if new_name != next.name {
@@ -649,17 +669,28 @@ pub async fn update(
             ));
         }
     }
-    if let Some(label) = &body.label {
-        match parse_event_label("label", Some(label)) {
-            Ok(l) => next.label = l,
-            Err(e) => problems.push(e),
+    let label = match &body.label {
+        Some(label) => match parse_event_label("label", Some(label)) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        },
+        None => None,
+    };
+    problems.finish(())?;
+    let saved = modify(&state, &caller, &name, |current| {
+        let mut next = current.clone();
+        if let Some(label) = &label {
+            next.label = label.clone();
         }
-    }
-    if let Some(description) = body.description {
-        next.description = description;
-    }
-    let next = problems.finish(next)?;
-    let saved = save(&state, &caller, &next).await?;
+        if let Some(description) = &body.description {
+            next.description = description.clone();
+        }
+        Ok(next)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(full_definition(&state, caller.account, &saved).await?),
@@ -701,15 +732,16 @@ pub async fn create_property(
     Json(body): Json<ExternalBehavioralEventPropertyCreate>,
 ) -> Result<(StatusCode, axum::Json<Property>), ApiError> {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
-    let stored = load(&state, &caller, &name).await?;
     let mut problems = Problems::new();
     let property = parse_event_property("", &property_input(&body), &mut problems);
     let property = problems
         .finish(property)?
         .ok_or_else(|| ApiError::internal(&"a property was refused without a reason"))?;
     let property_name = property.name.clone();
-    let next = add_event_property(&stored.definition, property)?;
-    let saved = save(&state, &caller, &next).await?;
+    let saved = modify(&state, &caller, &name, |current| {
+        Ok(add_event_property(current, property.clone())?)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(property_of(&saved.definition, &property_name)?),
@@ -730,15 +762,16 @@ pub async fn update_property(
     Json(body): Json<ExternalBehavioralEventPropertyDefinitionPatch>,
 ) -> Result<(StatusCode, axum::Json<Property>), ApiError> {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
-    let stored = load(&state, &caller, &name).await?;
     let patch = EventPropertyPatch {
         label: body.label,
         description: body.description,
         options: body.options.as_deref().map(option_pairs),
         property_type: body.property_type,
     };
-    let next = update_event_property(&stored.definition, &property_name, &patch)?;
-    let saved = save(&state, &caller, &next).await?;
+    let saved = modify(&state, &caller, &name, |current| {
+        Ok(update_event_property(current, &property_name, &patch)?)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(property_of(&saved.definition, &property_name)?),
@@ -757,8 +790,9 @@ pub async fn archive_property(
     Path((name, property_name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
-    let stored = load(&state, &caller, &name).await?;
-    let next = remove_event_property(&stored.definition, &property_name)?;
-    save(&state, &caller, &next).await?;
+    modify(&state, &caller, &name, |current| {
+        Ok(remove_event_property(current, &property_name)?)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -541,8 +541,7 @@ fn identify(
         format!("{path}objectId"),
         "REQUIRED",
         format!(
-            "{}identify the record: send one of email, utk, or objectId{}",
-            path,
+            "identify the record: send one of email, utk, or objectId{}",
             if def.custom_matching_id.is_some() {
                 ", or the custom matching id's event property"
             } else {

@@ -25,3 +25,7 @@ CREATE TABLE event_usage (
     completions BIGINT NOT NULL,
     PRIMARY KEY (account_id, month)
 );
+
+-- A definition's version, raised by every update: a change made from a stale read (two property
+-- changes at once) is refused instead of overwriting the other.
+ALTER TABLE event_definitions ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
