@@ -10,10 +10,6 @@ pub const MAX_LABEL_CHARS: usize = 50;
 /// Seed (custom events, limits): internal names are at most 50 characters.
 pub const MAX_NAME_CHARS: usize = 50;
 
-/// api-reference §1.5 (create body): an event's own label is at most 100 characters; the
-/// 50 of [`MAX_LABEL_CHARS`] is the seed's limit for property labels.
-pub const MAX_EVENT_LABEL_CHARS: usize = 100;
-
 /// api-reference §1.5: at most 50 custom properties per definition.
 pub const MAX_CUSTOM_PROPERTIES: usize = 50;
 
@@ -94,26 +90,6 @@ pub fn parse_label(field: &str, raw: Option<&str>) -> Result<String, ValidationE
             field,
             "TOO_LONG",
             format!("{field} has {chars} characters; a label has at most {MAX_LABEL_CHARS}"),
-        ));
-    }
-    Ok(label.to_owned())
-}
-
-/// Checks an event definition's label: required, at most [`MAX_EVENT_LABEL_CHARS`]
-/// characters.
-pub fn parse_event_label(field: &str, raw: Option<&str>) -> Result<String, ValidationError> {
-    let label = raw.map(str::trim).unwrap_or_default();
-    let chars = label.chars().count();
-    if chars == 0 {
-        return Err(ValidationError::required(field));
-    }
-    if chars > MAX_EVENT_LABEL_CHARS {
-        return Err(ValidationError::new(
-            field,
-            "TOO_LONG",
-            format!(
-                "{field} has {chars} characters; an event label has at most {MAX_EVENT_LABEL_CHARS}"
-            ),
         ));
     }
     Ok(label.to_owned())
@@ -898,21 +874,6 @@ mod tests {
             DomainError::Invalid(v) => v[0].code,
             other => panic!("not invalid: {other:?}"),
         }
-    }
-
-    #[test]
-    fn event_labels_at_100_pass_and_101_fail() {
-        assert!(parse_event_label("label", Some(&"L".repeat(100))).is_ok());
-        let e = parse_event_label("label", Some(&"L".repeat(101))).unwrap_err();
-        assert!(
-            e.message.contains("101") && e.message.contains("100"),
-            "{}",
-            e.message
-        );
-        assert_eq!(
-            parse_event_label("label", Some("  ")).unwrap_err().code,
-            "REQUIRED"
-        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::crm::property::PropertyType;
 use chronik_domain::custom_events::definition::{
     add_event_property, fully_qualified_name, name_from_label, parse_custom_matching_id,
-    parse_event_label, parse_event_properties, parse_event_property, parse_internal_name,
+    parse_event_properties, parse_event_property, parse_internal_name, parse_label,
     remove_event_property, update_event_property, CustomMatchingIdInput, EventDefinition,
     EventProperty, EventPropertyInput, EventPropertyPatch,
 };
@@ -480,7 +480,7 @@ pub async fn create(
 > {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
     let mut problems: Vec<ValidationError> = Vec::new();
-    let label = parse_event_label("label", body.label.as_deref())
+    let label = parse_label("label", body.label.as_deref())
         .map_err(|e| problems.push(e))
         .ok();
     let name = match body
@@ -670,7 +670,7 @@ pub async fn update(
         }
     }
     let label = match &body.label {
-        Some(label) => match parse_event_label("label", Some(label)) {
+        Some(label) => match parse_label("label", Some(label)) {
             Ok(l) => Some(l),
             Err(e) => {
                 problems.push(e);
