@@ -1,0 +1,376 @@
+//! The floor of `scripts/bench events`: the completions `events_load` sends, inserted straight
+//! into Chronik's schema with rusqlite or sqlx: no HTTP, no auth, no validation, no record
+//! lookups. The ratio of Chronik's completions/s to this one's says what Chronik's own work
+//! costs.
+//!
+//! ```text
+//! cargo run --release --example events_floor -p chronik -- --sqlite DIR
+//! cargo run --release --example events_floor -p chronik -- --postgres URL --connections 16
+//! ```
+//!
+//! The schema is made by opening the store once (so its migrations run), then closed. The rows
+//! are the ones `store_completions` writes (`chronik-store/src/{sqlite,postgres}/custom_events.rs`):
+//! an `event_completions` row per completion with the same columns (the uuid in its 16-byte
+//! stored form from `occurrence_id::encode`, the properties as the JSON object the server
+//! stores), `ON CONFLICT DO NOTHING`, and the `event_usage` upsert once per transaction, in
+//! transactions of `--batch` (500) rows. The completions are `events_load`'s (same generator,
+//! contact ids 1 to `--contacts` round robin, one definition id) and are built before the clock
+//! starts, as `events_load` builds its request bodies.
+//!
+//! - SQLite: one connection with the writer's pragmas (WAL, `synchronous=FULL`, foreign keys),
+//!   one transaction after another, a prepared INSERT per row as the store does.
+//! - PostgreSQL: `--connections` connections, each committing its own transactions, as the
+//!   server's pool does; each transaction is the store's unnest INSERT and the usage upsert.
+//!
+//! Prints `BENCH phase=floor backend=… records=… duration_us=… records_per_s=… complete=…`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use chronik_store::occurrence_id;
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(about = "Raw insert of the completions events_load sends, without HTTP")]
+struct Args {
+    /// A fresh data directory for an SQLite database.
+    #[arg(
+        long,
+        conflicts_with = "postgres",
+        required_unless_present = "postgres"
+    )]
+    sqlite: Option<PathBuf>,
+    /// A PostgreSQL URL (127.0.0.1) whose search_path names a fresh schema.
+    #[arg(long, env = "EVENTS_FLOOR_DATABASE_URL", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Completions to insert.
+    #[arg(long, default_value_t = 1_000_000)]
+    completions: u64,
+    /// Contacts the completions go to, round robin.
+    #[arg(long, default_value_t = 10_000)]
+    contacts: u64,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 500)]
+    batch: u64,
+    /// PostgreSQL connections inserting at once.
+    #[arg(long, default_value_t = 16)]
+    connections: u32,
+    /// Stop after this many seconds, whatever the count.
+    #[arg(long, default_value_t = 600)]
+    max_seconds: u64,
+}
+
+/// splitmix64, as in `events_load.rs`.
+struct Rng(u64);
+
+impl Rng {
+    fn for_completion(n: u64) -> Self {
+        Rng(0x0e7e_a7ce_0000_0000 ^ n.wrapping_mul(0x2545_f491_4f6c_dd1d))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn uuid_v4(&mut self) -> String {
+        let (hi, lo) = (self.next(), self.next());
+        let hi = (hi & !0xf000) | 0x4000;
+        let lo = (lo & !(0b11 << 62)) | (0b10 << 62);
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xffff,
+            hi & 0xffff,
+            lo >> 48,
+            lo & 0xffff_ffff_ffff
+        )
+    }
+}
+
+const PLANS: [&str; 3] = ["free", "pro", "team"];
+const SOURCES: [&str; 5] = ["ads", "email", "organic", "referral", "social"];
+#[rustfmt::skip]
+const CITIES: [&str; 50] = [
+    "Amsterdam", "Athens", "Austin", "Bangkok", "Barcelona", "Berlin", "Bogota", "Boston",
+    "Brussels", "Budapest", "Cairo", "Chicago", "Copenhagen", "Dallas", "Denver", "Dublin",
+    "Edinburgh", "Helsinki", "Istanbul", "Jakarta", "Lagos", "Lima", "Lisbon", "London", "Madrid",
+    "Manila", "Melbourne", "Miami", "Milan", "Montreal", "Mumbai", "Munich", "Nairobi", "Osaka",
+    "Oslo", "Paris", "Prague", "Rome", "Santiago", "Seattle", "Seoul", "Singapore", "Stockholm",
+    "Sydney", "Taipei", "Tokyo", "Toronto", "Vienna", "Warsaw", "Zurich",
+];
+const SPREAD_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// The objectTypeId of contacts, the bench event's primary object.
+const CONTACTS: &str = "0-1";
+/// The definition id the rows name (no row backs it: `event_completions` has no foreign keys).
+const DEFINITION: i64 = 1;
+
+/// One completion as the store receives it.
+struct Row {
+    object_id: i64,
+    occurred_at: i64,
+    uuid: String,
+    properties_json: String,
+}
+
+/// Completion `n`, as `events_load` sends it and the server stores it: properties by name
+/// (the server keeps them in a sorted map), every value a string.
+fn row(n: u64, contacts: u64, now_ms: i64) -> anyhow::Result<Row> {
+    let mut rng = Rng::for_completion(n);
+    let occurred_at = now_ms - rng.below(SPREAD_MS) as i64;
+    let uuid = rng.uuid_v4();
+    let plan = PLANS[rng.below(3) as usize];
+    let seats = 1 + rng.below(50);
+    let source = SOURCES[rng.below(5) as usize];
+    let city = CITIES[rng.below(50) as usize];
+    let page = rng.below(1000);
+    let properties = BTreeMap::from([
+        ("plan", plan.to_owned()),
+        ("seats", seats.to_string()),
+        ("source", source.to_owned()),
+        ("hs_city", city.to_owned()),
+        ("hs_page_title", format!("Pricing page {page}")),
+    ]);
+    Ok(Row {
+        object_id: i64::try_from(1 + n % contacts)?,
+        occurred_at,
+        uuid,
+        properties_json: serde_json::to_string(&properties)?,
+    })
+}
+
+fn rows(args: &Args) -> anyhow::Result<Vec<Row>> {
+    let now = now_ms()?;
+    (0..args.completions)
+        .map(|n| row(n, args.contacts, now))
+        .collect()
+}
+
+fn now_ms() -> anyhow::Result<i64> {
+    Ok(i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .context("the clock is before 1970")?
+            .as_millis(),
+    )?)
+}
+
+struct Outcome {
+    records: u64,
+    elapsed: Duration,
+}
+
+fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
+    use rusqlite::params;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = runtime
+        .block_on(chronik_store::sqlite::SqliteStore::open(dir.clone()))
+        .context("could not create the schema")?;
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.join(chronik_store::sqlite::DATABASE_FILE))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    let now = now_ms()?;
+    let account: i64 = conn.query_row(
+        "UPDATE id_sequences SET last_value = last_value + 1 WHERE name = 'account'
+         RETURNING last_value",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO accounts (account_id, name, created_at) VALUES (?1, 'bench floor', ?2)",
+        params![account, now],
+    )?;
+    let month: i64 =
+        conn.query_row("SELECT CAST(strftime('%Y%m', 'now') AS INTEGER)", [], |r| {
+            r.get(0)
+        })?;
+    let rows = rows(args)?;
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.max_seconds);
+    let mut done = 0;
+    for chunk in rows.chunks(args.batch as usize) {
+        if Instant::now() >= deadline {
+            break;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO event_completions
+                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut stored = 0i64;
+        for r in chunk {
+            stored += insert.execute(params![
+                account,
+                DEFINITION,
+                CONTACTS,
+                r.object_id,
+                r.occurred_at,
+                occurrence_id::encode(&r.uuid),
+                r.properties_json,
+            ])? as i64;
+        }
+        conn.prepare_cached(
+            "INSERT INTO event_usage (account_id, month, completions) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id, month)
+             DO UPDATE SET completions = completions + excluded.completions
+             RETURNING completions",
+        )?
+        .query_row(params![account, month, stored], |r| r.get::<_, i64>(0))?;
+        conn.execute_batch("COMMIT")?;
+        done += chunk.len() as u64;
+    }
+    Ok(Outcome {
+        records: done,
+        elapsed: started.elapsed(),
+    })
+}
+
+async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
+    let store = chronik_store::postgres::PostgresStore::connect(url, 1)
+        .await
+        .context("could not create the schema")?;
+    drop(store);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(args.connections)
+        .connect(url)
+        .await?;
+    let account: i64 = sqlx::query_scalar(
+        "INSERT INTO accounts (name, created_at) VALUES ('bench floor', $1) RETURNING account_id",
+    )
+    .bind(now_ms()?)
+    .fetch_one(&pool)
+    .await?;
+    let month: i64 =
+        sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')::bigint")
+            .fetch_one(&pool)
+            .await?;
+    let rows = Arc::new(rows(args)?);
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.max_seconds);
+    let batches = args.completions.div_ceil(args.batch);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..args.connections {
+        let (pool, next, rows) = (pool.clone(), Arc::clone(&next), Arc::clone(&rows));
+        let batch = args.batch;
+        workers.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                if b >= batches {
+                    break;
+                }
+                let first = (b * batch) as usize;
+                let chunk = &rows[first..(first + batch as usize).min(rows.len())];
+                let n = chunk.len();
+                let definition_ids = vec![DEFINITION; n];
+                let type_ids = vec![CONTACTS; n];
+                let mut ids = Vec::with_capacity(n);
+                let mut times = Vec::with_capacity(n);
+                let mut uuids = Vec::with_capacity(n);
+                let mut properties = Vec::with_capacity(n);
+                for r in chunk {
+                    ids.push(r.object_id);
+                    times.push(r.occurred_at);
+                    uuids.push(occurrence_id::encode(&r.uuid));
+                    properties.push(r.properties_json.as_str());
+                }
+                let mut tx = pool.begin().await?;
+                let stored = sqlx::query(
+                    "INSERT INTO event_completions
+                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
+                     SELECT $1, d, t, o, at, u, p::jsonb
+                     FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
+                         WITH ORDINALITY AS x(d, t, o, at, u, p, n)
+                     ORDER BY n
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(account)
+                .bind(&definition_ids)
+                .bind(&type_ids)
+                .bind(&ids)
+                .bind(&times)
+                .bind(&uuids)
+                .bind(&properties)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO event_usage (account_id, month, completions) VALUES ($1, $2, $3)
+                     ON CONFLICT (account_id, month)
+                     DO UPDATE SET completions = event_usage.completions + excluded.completions
+                     RETURNING completions",
+                )
+                .bind(account)
+                .bind(month)
+                .bind(i64::try_from(stored)?)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                done += n as u64;
+            }
+            anyhow::Ok(done)
+        }));
+    }
+    let mut records = 0;
+    for w in workers {
+        records += w.await??;
+    }
+    Ok(Outcome {
+        records,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.batch == 0 || args.connections == 0 || args.contacts == 0 {
+        bail!("--batch, --connections and --contacts must be at least 1");
+    }
+    let (backend, outcome) = match (&args.sqlite, &args.postgres) {
+        (Some(dir), _) => ("sqlite", sqlite(&args, dir.clone())?),
+        (None, Some(url)) => {
+            if !url.contains("@127.0.0.1") && !url.contains("@localhost") {
+                bail!("--postgres must point at 127.0.0.1 or localhost");
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            ("postgres", runtime.block_on(postgres(&args, url))?)
+        }
+        (None, None) => bail!("give --sqlite DIR or --postgres URL"),
+    };
+    let secs = outcome.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "BENCH phase=floor backend={backend} records={} duration_us={} records_per_s={:.1} complete={}",
+        outcome.records,
+        outcome.elapsed.as_micros(),
+        outcome.records as f64 / secs,
+        u8::from(outcome.records == args.completions)
+    );
+    Ok(())
+}
