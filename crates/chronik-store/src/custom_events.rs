@@ -212,7 +212,7 @@ pub trait CustomEventStore: Send + Sync {
     /// after, counts as a duplicate and stores nothing). The completions stored count against
     /// the account's calendar month (UTC, of `now`): past `monthly_quota` the whole batch is
     /// rolled back with `QuotaExceeded { quota: "monthly completions", limit }`. `NotFound`
-    /// when the account does not exist.
+    /// when the account does not exist. At most [`MAX_COMPLETIONS_PER_CALL`] completions.
     async fn store_completions(
         &self,
         account: AccountId,
@@ -239,6 +239,10 @@ pub trait CustomEventStore: Send + Sync {
 /// The constraint of the `Conflict` [`CustomEventStore::update_event_definition`] answers when
 /// the definition changed since it was read.
 pub const DEFINITION_VERSION: &str = "event definition version";
+
+/// The most completions one [`CustomEventStore::store_completions`] call takes (HubSpot's batch
+/// limit); the PostgreSQL quota check counts on it.
+pub const MAX_COMPLETIONS_PER_CALL: usize = 500;
 
 /// The quota name of [`CustomEventStore::store_completions`].
 pub const MONTHLY_COMPLETIONS_QUOTA: &str = "monthly completions";

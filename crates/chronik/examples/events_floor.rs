@@ -178,17 +178,13 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let store = runtime
+    // The store stays open (idle) while the floor writes: its checkpointer thread copies the
+    // WAL back as it does for the server, and the floor's connection has the writer's settings.
+    let _store = runtime
         .block_on(chronik_store::sqlite::SqliteStore::open(dir.clone()))
         .context("could not create the schema")?;
-    drop(store);
     let conn = rusqlite::Connection::open(dir.join(chronik_store::sqlite::DATABASE_FILE))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
-    )?;
+    conn.execute_batch(&chronik_store::sqlite::writer_pragmas())?;
     let now = now_ms()?;
     let account: i64 = conn.query_row(
         "UPDATE id_sequences SET last_value = last_value + 1 WHERE name = 'account'
@@ -319,14 +315,22 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO event_usage (account_id, month, completions) VALUES ($1, $2, $3)
-                     ON CONFLICT (account_id, month)
-                     DO UPDATE SET completions = event_usage.completions + excluded.completions
-                     RETURNING completions",
+                // The store's usage count: this transaction's shard, and the others' sum.
+                let shard = (b % 16) as i16;
+                sqlx::query_as::<_, (i64, i64)>(
+                    "WITH mine AS (
+                         INSERT INTO event_usage (account_id, month, shard, completions)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (account_id, month, shard)
+                         DO UPDATE SET completions = event_usage.completions + excluded.completions
+                         RETURNING completions)
+                     SELECT (SELECT completions FROM mine),
+                            (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
+                             WHERE account_id = $1 AND month = $2 AND shard <> $3)",
                 )
                 .bind(account)
                 .bind(month)
+                .bind(shard)
                 .bind(i64::try_from(stored)?)
                 .fetch_one(&mut *tx)
                 .await?;

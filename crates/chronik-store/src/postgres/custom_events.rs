@@ -9,6 +9,7 @@
 //! refuses a second insert.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, ObjectId};
@@ -235,90 +236,27 @@ impl CustomEventStore for PostgresStore {
         monthly_quota: u64,
         now: DateTime<Utc>,
     ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        account_exists(&mut tx, account).await?;
-        let mut batch = StoredBatch::default();
-        let object_ids = match resolve_records(&mut tx, account, &completions).await? {
-            Ok(resolved) => resolved,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let mut created: HashMap<&str, i64> = HashMap::new();
-        let mut definition_ids = Vec::with_capacity(completions.len());
-        let mut type_ids = Vec::with_capacity(completions.len());
-        let mut ids = Vec::with_capacity(completions.len());
-        let mut times = Vec::with_capacity(completions.len());
-        let mut uuids = Vec::with_capacity(completions.len());
-        let mut properties = Vec::with_capacity(completions.len());
-        for (completion, object_id) in completions.iter().zip(object_ids) {
-            let object_id = match (object_id, &completion.record) {
-                (Some(id), _) => id,
-                (None, RecordRef::Email(email)) => match created.get(email.folded()) {
-                    Some(id) => *id,
-                    None => {
-                        let (id, made) = contact_by_email(&mut tx, account, email, now).await?;
-                        batch.contacts_created += u64::from(made);
-                        created.insert(email.folded(), id);
-                        id
-                    }
-                },
-                (None, _) => return Err(StoreError::internal("an unresolved record")),
-            };
-            definition_ids.push(completion.definition_id);
-            type_ids.push(completion.object_type_id.as_str());
-            ids.push(object_id);
-            times.push(ms(completion.occurred_at));
-            uuids.push(occurrence_id::encode(&completion.uuid));
-            properties.push(completion.properties_json.as_str());
+        if completions.len() > MAX_COMPLETIONS_PER_CALL {
+            return Err(StoreError::internal(format!(
+                "store_completions takes at most {MAX_COMPLETIONS_PER_CALL} completions"
+            )));
         }
-        // One statement for the whole batch; rows keep the batch's order, so `seq` does too,
-        // and ON CONFLICT skips a uuid the event type already has (or had earlier in the batch).
-        batch.stored = sqlx::query(
-            "INSERT INTO event_completions
-                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
-             SELECT $1, d, t, o, at, u, p::jsonb
-             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
-                 WITH ORDINALITY AS x(d, t, o, at, u, p, n)
-             ORDER BY n
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(account.0)
-        .bind(&definition_ids)
-        .bind(&type_ids)
-        .bind(&ids)
-        .bind(&times)
-        .bind(&uuids)
-        .bind(&properties)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        batch.duplicates = completions.len() as u64 - batch.stored;
-        if batch.stored > 0 {
-            // Last, so the usage row (one per account and month) stays locked only until the
-            // commit that follows.
-            let used: i64 = sqlx::query_scalar(
-                "INSERT INTO event_usage (account_id, month, completions) VALUES ($1, $2, $3)
-                 ON CONFLICT (account_id, month)
-                 DO UPDATE SET completions = event_usage.completions + excluded.completions
-                 RETURNING completions",
-            )
-            .bind(account.0)
-            .bind(month_key(now))
-            .bind(batch.stored as i64)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-            if u64::try_from(used).unwrap_or(u64::MAX) > monthly_quota {
-                // Dropping the transaction rolls back everything it wrote.
-                return Err(StoreError::QuotaExceeded {
-                    quota: MONTHLY_COMPLETIONS_QUOTA,
-                    limit: monthly_quota,
-                });
-            }
+        let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % USAGE_SHARDS as u64) as i16;
+        match self
+            .attempt_completions(account, &completions, monthly_quota, now, Some(shard))
+            .await?
+        {
+            Attempt::Done(outcome) => Ok(outcome),
+            Attempt::NearQuota => match self
+                .attempt_completions(account, &completions, monthly_quota, now, None)
+                .await?
+            {
+                Attempt::Done(outcome) => Ok(outcome),
+                Attempt::NearQuota => {
+                    Err(StoreError::internal("the exact quota check was not exact"))
+                }
+            },
         }
-        tx.commit().await.map_err(db)?;
-        Self::committed(batch.stored + batch.contacts_created * 2);
-        Ok(Ok(batch))
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
@@ -389,14 +327,155 @@ impl CustomEventStore for PostgresStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let used: Option<i64> = sqlx::query_scalar(
-            "SELECT completions FROM event_usage WHERE account_id = $1 AND month = $2",
+            "SELECT SUM(completions)::BIGINT FROM event_usage WHERE account_id = $1 AND month = $2",
         )
         .bind(account.0)
         .bind(month_key(at))
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .map_err(db)?;
         Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
+    }
+}
+
+/// Usage shards per account and month.
+const USAGE_SHARDS: i16 = 16;
+
+/// Spreads this node's sends over the shards.
+static NEXT_SHARD: AtomicU64 = AtomicU64::new(0);
+
+/// How one try at storing a batch ended.
+enum Attempt {
+    Done(Result<StoredBatch, BatchRefusal>),
+    /// Too close to the quota to decide on one shard; nothing was written.
+    NearQuota,
+}
+
+impl PostgresStore {
+    /// One try at [`CustomEventStore::store_completions`]: with `Some(shard)`, counts the
+    /// completions on that usage shard and answers `NearQuota` (rolling back) when the other
+    /// shards' possible in-flight counts could take the account past its quota; with `None`,
+    /// locks the account against every other send and counts exactly.
+    async fn attempt_completions(
+        &self,
+        account: AccountId,
+        completions: &[NewCompletion],
+        monthly_quota: u64,
+        now: DateTime<Utc>,
+        shard: Option<i16>,
+    ) -> Result<Attempt, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        match shard {
+            Some(_) => account_exists(&mut tx, account).await?,
+            None => {
+                // Conflicts with the KEY SHARE lock every send holds on the account until its
+                // commit: waits for the sends in flight, and holds off new ones.
+                sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE")
+                    .bind(account.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        let mut batch = StoredBatch::default();
+        let object_ids = match resolve_records(&mut tx, account, completions).await? {
+            Ok(resolved) => resolved,
+            Err(refusal) => return Ok(Attempt::Done(Err(refusal))),
+        };
+        let mut created: HashMap<&str, i64> = HashMap::new();
+        let mut definition_ids = Vec::with_capacity(completions.len());
+        let mut type_ids = Vec::with_capacity(completions.len());
+        let mut ids = Vec::with_capacity(completions.len());
+        let mut times = Vec::with_capacity(completions.len());
+        let mut uuids = Vec::with_capacity(completions.len());
+        let mut properties = Vec::with_capacity(completions.len());
+        for (completion, object_id) in completions.iter().zip(object_ids) {
+            let object_id = match (object_id, &completion.record) {
+                (Some(id), _) => id,
+                (None, RecordRef::Email(email)) => match created.get(email.folded()) {
+                    Some(id) => *id,
+                    None => {
+                        let (id, made) = contact_by_email(&mut tx, account, email, now).await?;
+                        batch.contacts_created += u64::from(made);
+                        created.insert(email.folded(), id);
+                        id
+                    }
+                },
+                (None, _) => return Err(StoreError::internal("an unresolved record")),
+            };
+            definition_ids.push(completion.definition_id);
+            type_ids.push(completion.object_type_id.as_str());
+            ids.push(object_id);
+            times.push(ms(completion.occurred_at));
+            uuids.push(occurrence_id::encode(&completion.uuid));
+            properties.push(completion.properties_json.as_str());
+        }
+        // One statement for the whole batch; rows keep the batch's order, so `seq` does too,
+        // and ON CONFLICT skips a uuid the event type already has (or had earlier in the batch).
+        batch.stored = sqlx::query(
+            "INSERT INTO event_completions
+                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
+             SELECT $1, d, t, o, at, u, p::jsonb
+             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
+                 WITH ORDINALITY AS x(d, t, o, at, u, p, n)
+             ORDER BY n
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(account.0)
+        .bind(&definition_ids)
+        .bind(&type_ids)
+        .bind(&ids)
+        .bind(&times)
+        .bind(&uuids)
+        .bind(&properties)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        batch.duplicates = completions.len() as u64 - batch.stored;
+        if batch.stored > 0 {
+            // Last, so the usage shard stays locked only until the commit that follows.
+            let own = shard.unwrap_or(0);
+            let (mine, others): (i64, i64) = sqlx::query_as(
+                "WITH mine AS (
+                     INSERT INTO event_usage (account_id, month, shard, completions)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (account_id, month, shard)
+                     DO UPDATE SET completions = event_usage.completions + excluded.completions
+                     RETURNING completions)
+                 SELECT (SELECT completions FROM mine),
+                        (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
+                         WHERE account_id = $1 AND month = $2 AND shard <> $3)",
+            )
+            .bind(account.0)
+            .bind(month_key(now))
+            .bind(own)
+            .bind(batch.stored as i64)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            // Every other shard may hold one uncommitted increment (its row lock is held until
+            // that commit), of at most a call's worth. Within that margin of the quota, count
+            // exactly instead.
+            let in_flight = match shard {
+                Some(_) => (USAGE_SHARDS as i64 - 1) * MAX_COMPLETIONS_PER_CALL as i64,
+                None => 0,
+            };
+            let bound = u64::try_from(mine + others + in_flight).unwrap_or(u64::MAX);
+            if bound > monthly_quota {
+                // Dropping the transaction rolls back everything it wrote.
+                return match shard {
+                    Some(_) => Ok(Attempt::NearQuota),
+                    None => Err(StoreError::QuotaExceeded {
+                        quota: MONTHLY_COMPLETIONS_QUOTA,
+                        limit: monthly_quota,
+                    }),
+                };
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Self::committed(batch.stored + batch.contacts_created * 2);
+        Ok(Attempt::Done(Ok(batch)))
     }
 }
 

@@ -27,6 +27,7 @@ conformance!(
     racing_duplicate_uuids_store_one_completion,
     the_monthly_quota_allows_its_limit_and_refuses_one_more,
     racing_batches_never_exceed_the_monthly_quota,
+    racing_full_batches_fill_the_quota_exactly,
     filters_by_uuid_property_and_time,
     paging_is_stable_while_completions_arrive,
     paging_back_with_before_returns_the_previous_page,
@@ -754,4 +755,46 @@ async fn accounts_see_only_their_own_completions(fx: &Fixture) {
         .store_completions(AccountId(987_654), Vec::new(), QUOTA, Utc::now())
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+/// Far from the quota PostgreSQL counts on one usage shard per send; within a few thousand of
+/// it, exactly. Twenty racing batches of 500 against 8,500 fill it exactly.
+async fn racing_full_batches_fill_the_quota_exactly(fx: &Fixture) {
+    let s = Arc::new(setup(fx, 1).await);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let batch = (0..500)
+                .map(|j| {
+                    completion(
+                        &s,
+                        RecordRef::Id(s.contacts[0]),
+                        j,
+                        &format!("f{i}-{j}"),
+                        &[],
+                    )
+                })
+                .collect();
+            s.store
+                .store_completions(s.account, batch, 8_500, Utc::now())
+                .await
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Ok(b)) => accepted += b.stored,
+            Err(StoreError::QuotaExceeded { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 8_500);
+    assert_eq!(
+        s.store
+            .monthly_completions(s.account, Utc::now())
+            .await
+            .unwrap(),
+        8_500
+    );
 }

@@ -19,11 +19,15 @@ CREATE INDEX event_completions_by_record
 CREATE INDEX event_completions_by_type
     ON event_completions (account_id, definition_id, occurred_at, seq);
 
+-- Completions stored per account and calendar month, split over shards so that concurrent
+-- sends to one account do not queue on one row lock; see postgres/custom_events.rs for how the
+-- quota stays exact.
 CREATE TABLE event_usage (
     account_id  BIGINT NOT NULL,
     month       BIGINT NOT NULL,
+    shard       SMALLINT NOT NULL,
     completions BIGINT NOT NULL,
-    PRIMARY KEY (account_id, month)
+    PRIMARY KEY (account_id, month, shard)
 );
 
 -- A definition's version, raised by every update: a change made from a stale read (two property
