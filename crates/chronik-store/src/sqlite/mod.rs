@@ -63,6 +63,14 @@ const READER_MMAP_BYTES: i64 = 256 * 1024 * 1024;
 /// After a checkpoint has used the whole WAL, the file is cut back to this size.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
+/// The checkpointer's passive checkpoints never finish while the writer keeps adding to the
+/// WAL, so under steady load the WAL would grow without end. Once the file is this large, the
+/// writer itself checkpoints between two transactions ([`settle_wal`]): the checkpointer has
+/// already copied almost everything, so this is short, and with no frames added meanwhile it
+/// finishes, so the next transaction starts the WAL from its beginning (and the file is cut
+/// back to [`WAL_SIZE_LIMIT_BYTES`]).
+const WAL_SETTLE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronik.sqlite3";
 
@@ -173,6 +181,26 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Called by the writer between transactions: when the WAL file at `wal` has grown past
+/// [`WAL_SETTLE_BYTES`], checkpoints so that the WAL starts over (see there). (Public for the
+/// benchmark floor.)
+pub fn settle_wal(conn: &Connection, wal: &Path) {
+    let large = std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_SETTLE_BYTES);
+    if large {
+        metrics::counter!("chronik_store_wal_settles_total", "backend" => "sqlite").increment(1);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "sqlite writer checkpoint failed");
+        }
+    }
+}
+
+/// The WAL file of the database at `path`.
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
 /// Runs passive checkpoints every [`CHECKPOINT_INTERVAL`] until `stop` is dropped (with the
 /// store), and a last one then.
 fn run_checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
@@ -260,7 +288,7 @@ impl SqliteStore {
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        run_writer(conn, rx);
+                        run_writer(conn, &wal_path(&writer_path), rx);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -348,7 +376,7 @@ impl SqliteStore {
     }
 }
 
-fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run_writer(conn: Connection, wal: &Path, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_COMMIT_JOBS {
@@ -358,6 +386,7 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         run_group(&conn, jobs);
+        settle_wal(&conn, wal);
     }
     tracing::info!("sqlite writer stopped");
 }
