@@ -183,9 +183,7 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
     let _store = runtime
         .block_on(chronik_store::sqlite::SqliteStore::open(dir.clone()))
         .context("could not create the schema")?;
-    let path = dir.join(chronik_store::sqlite::DATABASE_FILE);
-    let wal = chronik_store::sqlite::wal_path(&path);
-    let conn = rusqlite::Connection::open(&path)?;
+    let conn = rusqlite::Connection::open(dir.join(chronik_store::sqlite::DATABASE_FILE))?;
     conn.execute_batch(&chronik_store::sqlite::writer_pragmas())?;
     let now = now_ms()?;
     let account: i64 = conn.query_row(
@@ -238,7 +236,6 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         )?
         .query_row(params![account, month, stored], |r| r.get::<_, i64>(0))?;
         conn.execute_batch("COMMIT")?;
-        chronik_store::sqlite::settle_wal(&conn, &wal);
         done += chunk.len() as u64;
     }
     Ok(Outcome {

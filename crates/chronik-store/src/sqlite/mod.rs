@@ -9,7 +9,8 @@
 //! - **Reads** use read-only connections on the blocking pool, never on a runtime thread.
 //! - **One checkpointer thread** copies the WAL back into the database file every
 //!   [`CHECKPOINT_INTERVAL`] (a passive checkpoint, which never blocks the writer), so that the
-//!   writer never stops to checkpoint and fsync the database file itself.
+//!   writer rarely stops to checkpoint and fsync the database file itself (only to let the WAL
+//!   start over, see [`WAL_AUTOCHECKPOINT_PAGES`]).
 //!
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
 //! as in `postgres/`.
@@ -64,12 +65,11 @@ const READER_MMAP_BYTES: i64 = 256 * 1024 * 1024;
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// The checkpointer's passive checkpoints never finish while the writer keeps adding to the
-/// WAL, so under steady load the WAL would grow without end. Once the file is this large, the
-/// writer itself checkpoints between two transactions ([`settle_wal`]): the checkpointer has
-/// already copied almost everything, so this is short, and with no frames added meanwhile it
-/// finishes, so the next transaction starts the WAL from its beginning (and the file is cut
-/// back to [`WAL_SIZE_LIMIT_BYTES`]).
-const WAL_SETTLE_BYTES: u64 = 256 * 1024 * 1024;
+/// WAL, so under steady load the WAL would grow without end. Once it holds this many pages
+/// (256 MiB), the writer checkpoints itself right after a commit (SQLite's autocheckpoint): the
+/// checkpointer has already copied almost everything, so this is short, and with no frames
+/// added meanwhile it finishes, so the next transaction starts the WAL from its beginning.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 64 * 1024;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronik.sqlite3";
@@ -165,7 +165,7 @@ pub fn writer_pragmas() -> String {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
          PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES};
          PRAGMA cache_size = -{WRITER_CACHE_KIB};
          PRAGMA temp_store = MEMORY;"
@@ -179,26 +179,6 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         .map_err(StoreError::internal)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
-}
-
-/// Called by the writer between transactions: when the WAL file at `wal` has grown past
-/// [`WAL_SETTLE_BYTES`], checkpoints so that the WAL starts over (see there). (Public for the
-/// benchmark floor.)
-pub fn settle_wal(conn: &Connection, wal: &Path) {
-    let large = std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_SETTLE_BYTES);
-    if large {
-        metrics::counter!("chronik_store_wal_settles_total", "backend" => "sqlite").increment(1);
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "sqlite writer checkpoint failed");
-        }
-    }
-}
-
-/// The WAL file of the database at `path`.
-pub fn wal_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
-    PathBuf::from(name)
 }
 
 /// Runs passive checkpoints every [`CHECKPOINT_INTERVAL`] until `stop` is dropped (with the
@@ -288,7 +268,7 @@ impl SqliteStore {
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        run_writer(conn, &wal_path(&writer_path), rx);
+                        run_writer(conn, rx);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -376,7 +356,7 @@ impl SqliteStore {
     }
 }
 
-fn run_writer(conn: Connection, wal: &Path, mut rx: mpsc::Receiver<Job>) {
+fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_COMMIT_JOBS {
@@ -386,7 +366,6 @@ fn run_writer(conn: Connection, wal: &Path, mut rx: mpsc::Receiver<Job>) {
             }
         }
         run_group(&conn, jobs);
-        settle_wal(&conn, wal);
     }
     tracing::info!("sqlite writer stopped");
 }
