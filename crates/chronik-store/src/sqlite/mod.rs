@@ -9,8 +9,8 @@
 //! - **Reads** use read-only connections on the blocking pool, never on a runtime thread.
 //! - **One checkpointer thread** copies the WAL back into the database file every
 //!   [`CHECKPOINT_INTERVAL`] (a passive checkpoint, which never blocks the writer), so that the
-//!   writer rarely stops to checkpoint and fsync the database file itself (only to let the WAL
-//!   start over, see [`WAL_AUTOCHECKPOINT_PAGES`]).
+//!   writer does not stop to checkpoint and fsync the database file itself (except to let the
+//!   WAL start over, see [`WAL_RESTART_PAGES`]).
 //!
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
 //! as in `postgres/`.
@@ -61,15 +61,26 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Readers map the database file instead of copying each page into their own cache.
 const READER_MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
-/// After a checkpoint has used the whole WAL, the file is cut back to this size.
-const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// After a checkpoint has used the whole WAL, a file larger than this is cut back to it. Above
+/// the autocheckpoint size, so that a WAL that starts over keeps its file (truncating a large
+/// file stalls the writer).
+const WAL_SIZE_LIMIT_BYTES: i64 = 1280 * 1024 * 1024;
 
-/// The checkpointer's passive checkpoints never finish while the writer keeps adding to the
-/// WAL, so under steady load the WAL would grow without end. Once it holds this many pages
-/// (256 MiB), the writer checkpoints itself right after a commit (SQLite's autocheckpoint): the
-/// checkpointer has already copied almost everything, so this is short, and with no frames
-/// added meanwhile it finishes, so the next transaction starts the WAL from its beginning.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 64 * 1024;
+/// Passive checkpoints never finish while the writer keeps adding to the WAL, so under steady
+/// load the WAL would grow without end. Once it holds this many pages (256 MiB), the
+/// checkpointer runs a RESTART checkpoint instead: it waits (up to [`RESTART_WAIT`]) for a
+/// moment without a write transaction, finishes copying, and makes the next transaction start
+/// the WAL from its beginning. That pauses the writer once per 256 MiB of WAL, for one fsync of
+/// the database file.
+const WAL_RESTART_PAGES: i64 = 64 * 1024;
+
+/// How long a RESTART checkpoint waits for the writer to pause before trying again later.
+const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The backstop when the writer never pauses long enough (a steady stream of large batches):
+/// past this many pages (1 GiB) the writer checkpoints itself right after a commit (SQLite's
+/// autocheckpoint), which finishes because no frames are added meanwhile.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 256 * 1024;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronik.sqlite3";
@@ -191,15 +202,26 @@ fn run_checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
             return;
         }
     };
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    let _ = conn.busy_timeout(RESTART_WAIT);
     loop {
         let stopping = !matches!(
             stop.recv_timeout(CHECKPOINT_INTERVAL),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout)
         );
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        }) {
+        let checkpoint = |mode: &str| {
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+        };
+        let result = match checkpoint("PASSIVE") {
+            Ok((wal_pages, _)) if wal_pages > WAL_RESTART_PAGES => {
+                metrics::counter!("chronik_store_wal_restarts_total", "backend" => "sqlite")
+                    .increment(1);
+                checkpoint("RESTART")
+            }
+            other => other,
+        };
+        match result {
             Ok((wal_pages, copied)) => {
                 metrics::gauge!("chronik_store_wal_pages", "backend" => "sqlite")
                     .set(wal_pages as f64);
