@@ -57,17 +57,7 @@ pub(super) fn property_out(d: &PropertyDefinition, stored: Option<&StoredPropert
         field_type: d.field_type.clone(),
         description: d.description.clone(),
         group_name: d.group_name.clone(),
-        options: d
-            .options
-            .iter()
-            .map(|o| OptionWire {
-                label: Some(o.label.clone()),
-                value: Some(o.value.clone()),
-                display_order: Some(o.display_order),
-                hidden: Some(o.hidden),
-                description: o.description.clone(),
-            })
-            .collect(),
+        options: d.options.iter().map(OptionWire::from).collect(),
         display_order: d.display_order,
         calculated: false,
         external_options: false,

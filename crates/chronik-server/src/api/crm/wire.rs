@@ -297,6 +297,18 @@ pub struct OptionWire {
     pub description: Option<String>,
 }
 
+impl From<&chronik_domain::crm::property::PropertyOption> for OptionWire {
+    fn from(o: &chronik_domain::crm::property::PropertyOption) -> Self {
+        OptionWire {
+            label: Some(o.label.clone()),
+            value: Some(o.value.clone()),
+            display_order: Some(o.display_order),
+            hidden: Some(o.hidden),
+            description: o.description.clone(),
+        }
+    }
+}
+
 /// `PropertyCreate` / `ObjectTypePropertyCreate`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

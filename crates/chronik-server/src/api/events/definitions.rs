@@ -84,17 +84,7 @@ fn property_out(p: &EventProperty, position: usize) -> Property {
         field_type: field_type(p.property_type).to_owned(),
         description: p.description.clone(),
         group_name: GROUP_NAME.to_owned(),
-        options: p
-            .options
-            .iter()
-            .map(|o| OptionWire {
-                label: Some(o.label.clone()),
-                value: Some(o.value.clone()),
-                display_order: Some(o.display_order),
-                hidden: Some(o.hidden),
-                description: o.description.clone(),
-            })
-            .collect(),
+        options: p.options.iter().map(OptionWire::from).collect(),
         display_order: i32::try_from(position).unwrap_or(i32::MAX),
         calculated: false,
         external_options: false,
