@@ -27,11 +27,13 @@ pub fn encode(id: &str) -> Vec<u8> {
 
 /// The id whose stored form is `bytes`.
 pub fn decode(bytes: &[u8]) -> String {
-    match bytes {
-        [.., 0xFF] => String::from_utf8_lossy(&bytes[..bytes.len() - 1]).into_owned(),
-        _ if bytes.len() == 16 => Uuid::from_slice(bytes)
+    // Sixteen bytes are always a UUID (whatever its last byte); the 0xFF mark only ever ends
+    // the seventeen bytes of a sixteen-byte string.
+    match bytes.len() {
+        16 => Uuid::from_slice(bytes)
             .map(|u| u.hyphenated().to_string())
             .unwrap_or_default(),
+        17 if bytes[16] == 0xFF => String::from_utf8_lossy(&bytes[..16]).into_owned(),
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
@@ -61,6 +63,16 @@ mod tests {
             assert_eq!(decode(&encode(id)), id, "{id}");
         }
         assert_ne!(encode(&upper).len(), 16);
+    }
+
+    #[test]
+    fn a_uuid_ending_in_0xff_comes_back_unchanged() {
+        let mut bytes = *Uuid::new_v4().as_bytes();
+        bytes[15] = 0xFF;
+        let id = Uuid::from_bytes(bytes).to_string();
+        assert_eq!(decode(&encode(&id)), id);
+        let text = "0123456789abcdef";
+        assert_eq!(decode(&encode(text)), text);
     }
 
     #[test]
