@@ -228,7 +228,7 @@ async fn store(
                 ApiError::new(
                     Category::RateLimits,
                     format!(
-                        "This account has reached its limit of {limit} custom event completions for this calendar month (UTC); nothing of this request was stored. The count starts again on the first of next month."
+                        "These completions would take this account past its limit of {limit} custom event completions for this calendar month (UTC), so none of them was stored. The count starts again on the first of next month."
                     ),
                 )
             }
