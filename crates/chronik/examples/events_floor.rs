@@ -28,11 +28,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chronik_store::occurrence_id;
+#[path = "events_rows/mod.rs"]
+mod events_rows;
+
 use clap::Parser;
+use events_rows::{generate, now_ms};
 
 #[derive(Debug, Parser)]
 #[command(about = "Raw insert of the completions events_load sends, without HTTP")]
@@ -64,54 +68,6 @@ struct Args {
     max_seconds: u64,
 }
 
-/// splitmix64, as in `events_load.rs`.
-struct Rng(u64);
-
-impl Rng {
-    fn for_completion(n: u64) -> Self {
-        Rng(0x0e7e_a7ce_0000_0000 ^ n.wrapping_mul(0x2545_f491_4f6c_dd1d))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn uuid_v4(&mut self) -> String {
-        let (hi, lo) = (self.next(), self.next());
-        let hi = (hi & !0xf000) | 0x4000;
-        let lo = (lo & !(0b11 << 62)) | (0b10 << 62);
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0xffff,
-            lo >> 48,
-            lo & 0xffff_ffff_ffff
-        )
-    }
-}
-
-const PLANS: [&str; 3] = ["free", "pro", "team"];
-const SOURCES: [&str; 5] = ["ads", "email", "organic", "referral", "social"];
-#[rustfmt::skip]
-const CITIES: [&str; 50] = [
-    "Amsterdam", "Athens", "Austin", "Bangkok", "Barcelona", "Berlin", "Bogota", "Boston",
-    "Brussels", "Budapest", "Cairo", "Chicago", "Copenhagen", "Dallas", "Denver", "Dublin",
-    "Edinburgh", "Helsinki", "Istanbul", "Jakarta", "Lagos", "Lima", "Lisbon", "London", "Madrid",
-    "Manila", "Melbourne", "Miami", "Milan", "Montreal", "Mumbai", "Munich", "Nairobi", "Osaka",
-    "Oslo", "Paris", "Prague", "Rome", "Santiago", "Seattle", "Seoul", "Singapore", "Stockholm",
-    "Sydney", "Taipei", "Tokyo", "Toronto", "Vienna", "Warsaw", "Zurich",
-];
-const SPREAD_MS: u64 = 30 * 24 * 3600 * 1000;
-
 /// The objectTypeId of contacts, the bench event's primary object.
 const CONTACTS: &str = "0-1";
 /// The definition id the rows name (no row backs it: `event_completions` has no foreign keys).
@@ -128,25 +84,18 @@ struct Row {
 /// Completion `n`, as `events_load` sends it and the server stores it: properties by name
 /// (the server keeps them in a sorted map), every value a string.
 fn row(n: u64, contacts: u64, now_ms: i64) -> anyhow::Result<Row> {
-    let mut rng = Rng::for_completion(n);
-    let occurred_at = now_ms - rng.below(SPREAD_MS) as i64;
-    let uuid = rng.uuid_v4();
-    let plan = PLANS[rng.below(3) as usize];
-    let seats = 1 + rng.below(50);
-    let source = SOURCES[rng.below(5) as usize];
-    let city = CITIES[rng.below(50) as usize];
-    let page = rng.below(1000);
+    let g = generate(n, now_ms);
     let properties = BTreeMap::from([
-        ("plan", plan.to_owned()),
-        ("seats", seats.to_string()),
-        ("source", source.to_owned()),
-        ("hs_city", city.to_owned()),
-        ("hs_page_title", format!("Pricing page {page}")),
+        ("plan", g.plan.to_owned()),
+        ("seats", g.seats.to_string()),
+        ("source", g.source.to_owned()),
+        ("hs_city", g.city.to_owned()),
+        ("hs_page_title", format!("Pricing page {}", g.page)),
     ]);
     Ok(Row {
         object_id: i64::try_from(1 + n % contacts)?,
-        occurred_at,
-        uuid,
+        occurred_at: g.occurred_at,
+        uuid: g.uuid,
         properties_json: serde_json::to_string(&properties)?,
     })
 }
@@ -156,15 +105,6 @@ fn rows(args: &Args) -> anyhow::Result<Vec<Row>> {
     (0..args.completions)
         .map(|n| row(n, args.contacts, now))
         .collect()
-}
-
-fn now_ms() -> anyhow::Result<i64> {
-    Ok(i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .context("the clock is before 1970")?
-            .as_millis(),
-    )?)
 }
 
 struct Outcome {

@@ -49,10 +49,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+#[path = "events_rows/mod.rs"]
+mod events_rows;
+
 use clap::{Parser, ValueEnum};
+use events_rows::{generate, now_ms, Rng, CITIES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PhaseName {
@@ -121,83 +125,6 @@ struct Args {
     max_in_flight: usize,
 }
 
-/// splitmix64: cheap, good enough for varied values, and no dependency.
-struct Rng(u64);
-
-impl Rng {
-    /// The generator of completion `n`: the same `n` gives the same values everywhere.
-    fn for_completion(n: u64) -> Self {
-        Rng(0x0e7e_a7ce_0000_0000 ^ n.wrapping_mul(0x2545_f491_4f6c_dd1d))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A random version-4 UUID in its canonical form.
-    fn uuid_v4(&mut self) -> String {
-        let (hi, lo) = (self.next(), self.next());
-        let hi = (hi & !0xf000) | 0x4000; // version 4
-        let lo = (lo & !(0b11 << 62)) | (0b10 << 62); // RFC 4122 variant
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0xffff,
-            lo >> 48,
-            lo & 0xffff_ffff_ffff
-        )
-    }
-}
-
-const PLANS: [&str; 3] = ["free", "pro", "team"];
-const SOURCES: [&str; 5] = ["ads", "email", "organic", "referral", "social"];
-/// The hs_city values; get-page-property filters on one of them (one word each, so no URL
-/// encoding is needed).
-#[rustfmt::skip]
-const CITIES: [&str; 50] = [
-    "Amsterdam", "Athens", "Austin", "Bangkok", "Barcelona", "Berlin", "Bogota", "Boston",
-    "Brussels", "Budapest", "Cairo", "Chicago", "Copenhagen", "Dallas", "Denver", "Dublin",
-    "Edinburgh", "Helsinki", "Istanbul", "Jakarta", "Lagos", "Lima", "Lisbon", "London", "Madrid",
-    "Manila", "Melbourne", "Miami", "Milan", "Montreal", "Mumbai", "Munich", "Nairobi", "Osaka",
-    "Oslo", "Paris", "Prague", "Rome", "Santiago", "Seattle", "Seoul", "Singapore", "Stockholm",
-    "Sydney", "Taipei", "Tokyo", "Toronto", "Vienna", "Warsaw", "Zurich",
-];
-/// The window the completions' times are spread over.
-const SPREAD_MS: u64 = 30 * 24 * 3600 * 1000;
-
-/// One completion as the generator makes it; `events_floor.rs` has the same function.
-struct Generated {
-    occurred_at: i64,
-    uuid: String,
-    plan: &'static str,
-    seats: u64,
-    source: &'static str,
-    city: &'static str,
-    page: u64,
-}
-
-fn generate(n: u64, now_ms: i64) -> Generated {
-    let mut rng = Rng::for_completion(n);
-    Generated {
-        occurred_at: now_ms - rng.below(SPREAD_MS) as i64,
-        uuid: rng.uuid_v4(),
-        plan: PLANS[rng.below(3) as usize],
-        seats: 1 + rng.below(50),
-        source: SOURCES[rng.below(5) as usize],
-        city: CITIES[rng.below(50) as usize],
-        page: rng.below(1000),
-    }
-}
-
 /// Appends completion `n`'s JSON to `out`.
 fn push_completion(out: &mut String, n: u64, now_ms: i64, event: &str, contacts: &[String]) {
     let g = generate(n, now_ms);
@@ -206,15 +133,6 @@ fn push_completion(out: &mut String, n: u64, now_ms: i64, event: &str, contacts:
         r#"{{"eventName":"{event}","objectId":"{contact}","occurredAt":{},"uuid":"{}","properties":{{"plan":"{}","seats":{},"source":"{}","hs_city":"{}","hs_page_title":"Pricing page {}"}}}}"#,
         g.occurred_at, g.uuid, g.plan, g.seats, g.source, g.city, g.page
     ));
-}
-
-fn now_ms() -> anyhow::Result<i64> {
-    Ok(i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .context("the clock is before 1970")?
-            .as_millis(),
-    )?)
 }
 
 /// Nearest-rank percentile of sorted microseconds.
