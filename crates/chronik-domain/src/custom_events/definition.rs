@@ -122,6 +122,14 @@ pub fn fully_qualified_name(portal_id: i64, name: &str) -> String {
     format!("pe{portal_id}_{name}")
 }
 
+/// The internal name in `fqn` when it is a fully qualified name of `portal_id`'s events (the
+/// inverse of [`fully_qualified_name`]); `None` for another account's or another kind's.
+pub fn short_name(portal_id: i64, fqn: &str) -> Option<&str> {
+    fqn.strip_prefix("pe")?
+        .strip_prefix(portal_id.to_string().as_str())?
+        .strip_prefix('_')
+}
+
 /// `customMatchingId.primaryObjectRule`: the event property whose value finds the record by a
 /// unique property of the primary object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -708,6 +716,18 @@ pub fn default_event_properties() -> Vec<EventProperty> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_names_come_back_only_from_the_accounts_own_names() {
+        assert_eq!(
+            short_name(123, &fully_qualified_name(123, "login")),
+            Some("login")
+        );
+        assert_eq!(short_name(12, "pe123_login"), None);
+        assert_eq!(short_name(123, "pe12_login"), None);
+        assert_eq!(short_name(123, "ae123_login"), None);
+        assert_eq!(short_name(123, "pe123login"), None);
+    }
 
     #[test]
     fn names_at_50_pass_and_51_fail() {

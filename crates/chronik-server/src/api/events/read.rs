@@ -17,7 +17,7 @@ use base64::Engine;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::crm::property::{format_datetime, parse_datetime};
-use chronik_domain::custom_events::definition::fully_qualified_name;
+use chronik_domain::custom_events::definition::{fully_qualified_name, short_name};
 use chronik_domain::{ObjectId, ValidationError};
 use chronik_store::{CompletionCursor, CompletionPage, CompletionQuery, StoreError};
 use chrono::{DateTime, Utc};
@@ -269,8 +269,7 @@ async fn parse_query(
         ));
     }
     if let Some(event_type) = q.first("eventType") {
-        let prefix = format!("pe{}_", caller.account.0);
-        let Some(name) = event_type.strip_prefix(&prefix) else {
+        let Some(name) = short_name(caller.account.0, event_type) else {
             return Ok(None);
         };
         match state.store.get_event_definition(caller.account, name).await {
@@ -494,16 +493,9 @@ async fn render(
 
 /// `CONTACT`, `COMPANY`, `DEAL`, `TICKET`, or a custom object's type id.
 fn object_type_name(type_id: &str) -> String {
-    [
-        StandardType::Contacts,
-        StandardType::Companies,
-        StandardType::Deals,
-        StandardType::Tickets,
-    ]
-    .into_iter()
-    .find(|t| t.type_id() == type_id)
-    .map(|t| t.singular().to_ascii_uppercase())
-    .unwrap_or_else(|| type_id.to_owned())
+    StandardType::from_type_id(type_id)
+        .map(|t| t.singular().to_ascii_uppercase())
+        .unwrap_or_else(|| type_id.to_owned())
 }
 
 #[cfg(test)]

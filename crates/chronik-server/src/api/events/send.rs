@@ -21,7 +21,7 @@ use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::custom_events::completion::{
     check_properties, fold_properties, parse_occurred_at,
 };
-use chronik_domain::custom_events::definition::EventProperty;
+use chronik_domain::custom_events::definition::{short_name, EventProperty};
 use chronik_domain::tenancy::{parse_utk, Email};
 use chronik_domain::{ObjectId, ValidationError};
 use chronik_store::{
@@ -279,7 +279,6 @@ async fn load_definitions(
     caller: &Caller,
     inputs: &[CompletionRequest],
 ) -> Result<HashMap<String, Arc<Prepared>>, ApiError> {
-    let prefix = format!("pe{}_", caller.account.0);
     let mut definitions: HashMap<String, Arc<Prepared>> = HashMap::new();
     let mut absent: Vec<&str> = Vec::new();
     for input in inputs {
@@ -289,7 +288,7 @@ async fn load_definitions(
         if definitions.contains_key(name) || absent.contains(&name) {
             continue;
         }
-        let Some(short) = name.strip_prefix(&prefix) else {
+        let Some(short) = short_name(caller.account.0, name) else {
             absent.push(name);
             continue;
         };
