@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Email;
-use chronik_domain::{AccountId, ObjectId};
+use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
 
 use crate::StoreError;
@@ -35,9 +35,12 @@ pub struct StoredEventDefinition {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-    /// Raised by every update (1 when created).
-    pub version: i64,
 }
+
+/// A change to a definition: the new definition made from the stored one, or the reason it is
+/// refused. Its name must stay the same.
+pub type DefinitionChange =
+    Box<dyn FnOnce(&EventDefinition) -> Result<EventDefinition, DomainError> + Send>;
 
 /// How a completion names its record (api-reference §1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,16 +188,17 @@ pub trait CustomEventStore: Send + Sync {
         name: &str,
     ) -> Result<StoredEventDefinition, StoreError>;
 
-    /// Replaces a live definition (same name) if it is still at `version`; `NotFound` when
-    /// none, `Conflict { constraint: DEFINITION_VERSION }` when another update came first (read
-    /// it again and redo the change).
-    async fn update_event_definition(
+    /// Applies `change` to the live definition `name` and stores the result, as one atomic
+    /// step: concurrent changes run one after the other, each on the other's result, so none is
+    /// lost. `Ok(Err(e))` when `change` refuses (nothing is stored); `NotFound` when there is no
+    /// live definition of that name.
+    async fn modify_event_definition(
         &self,
         account: AccountId,
-        definition: &EventDefinition,
-        version: i64,
+        name: &str,
+        change: DefinitionChange,
         now: DateTime<Utc>,
-    ) -> Result<StoredEventDefinition, StoreError>;
+    ) -> Result<Result<StoredEventDefinition, DomainError>, StoreError>;
 
     /// Deletes a live definition and its completions; its name stays taken for ever.
     /// `NotFound` when none.
@@ -235,10 +239,6 @@ pub trait CustomEventStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 }
-
-/// The constraint of the `Conflict` [`CustomEventStore::update_event_definition`] answers when
-/// the definition changed since it was read.
-pub const DEFINITION_VERSION: &str = "event definition version";
 
 /// The most completions one [`CustomEventStore::store_completions`] call takes (HubSpot's batch
 /// limit); the PostgreSQL quota check counts on it.
@@ -301,5 +301,19 @@ impl QueryPlan {
             items.reverse();
         }
         CompletionPage { items, more }
+    }
+}
+
+/// Runs `change` on `current`, refusing (as an internal error) a result under another name:
+/// names are immutable, and the row is keyed by the name.
+pub(crate) fn apply_change(
+    current: &EventDefinition,
+    change: DefinitionChange,
+) -> Result<Result<EventDefinition, DomainError>, StoreError> {
+    match change(current) {
+        Ok(next) if next.name != current.name => Err(StoreError::internal(
+            "a definition change tried to rename the definition",
+        )),
+        other => Ok(other),
     }
 }

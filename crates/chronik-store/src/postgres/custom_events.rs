@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::{AccountId, ObjectId};
+use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -26,14 +26,13 @@ use crate::{occurrence_id, StoreError};
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
 
-/// Reads `definition_id, definition, created_at, updated_at, version`.
+/// Reads `definition_id, definition, created_at, updated_at`.
 fn definition_row(r: &PgRow) -> Result<StoredEventDefinition, StoreError> {
     Ok(StoredEventDefinition {
         id: r.try_get::<i64, _>(0).map_err(db)?.to_string(),
         definition: r.try_get::<Json<EventDefinition>, _>(1).map_err(db)?.0,
         created_at: from_ms(r.try_get(2).map_err(db)?),
         updated_at: from_ms(r.try_get(3).map_err(db)?),
-        version: r.try_get(4).map_err(db)?,
     })
 }
 
@@ -87,7 +86,7 @@ impl CustomEventStore for PostgresStore {
             "INSERT INTO event_definitions (account_id, name, definition, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (account_id, name) DO NOTHING
-             RETURNING definition_id, definition, created_at, updated_at, version",
+             RETURNING definition_id, definition, created_at, updated_at",
         )
         .bind(account.0)
         .bind(&definition.name)
@@ -119,7 +118,7 @@ impl CustomEventStore for PostgresStore {
         account: AccountId,
     ) -> Result<Vec<StoredEventDefinition>, StoreError> {
         let rows = sqlx::query(
-            "SELECT definition_id, definition, created_at, updated_at, version FROM event_definitions
+            "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
              WHERE account_id = $1 AND deleted_at IS NULL
              ORDER BY name",
         )
@@ -137,7 +136,7 @@ impl CustomEventStore for PostgresStore {
         name: &str,
     ) -> Result<StoredEventDefinition, StoreError> {
         let row = sqlx::query(
-            "SELECT definition_id, definition, created_at, updated_at, version FROM event_definitions
+            "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
              WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
         )
         .bind(account.0)
@@ -149,46 +148,45 @@ impl CustomEventStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
-    async fn update_event_definition(
+    async fn modify_event_definition(
         &self,
         account: AccountId,
-        definition: &EventDefinition,
-        version: i64,
+        name: &str,
+        change: DefinitionChange,
         now: DateTime<Utc>,
-    ) -> Result<StoredEventDefinition, StoreError> {
+    ) -> Result<Result<StoredEventDefinition, DomainError>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // FOR UPDATE makes concurrent changes of this definition, on any node, wait for this one.
         let row = sqlx::query(
-            "UPDATE event_definitions SET definition = $3, updated_at = $4, version = version + 1
-             WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL AND version = $5
-             RETURNING definition_id, definition, created_at, updated_at, version",
+            "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
+             WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL
+             FOR UPDATE",
         )
         .bind(account.0)
-        .bind(&definition.name)
-        .bind(Json(definition))
-        .bind(ms(now))
-        .bind(version)
-        .fetch_optional(&self.pool)
+        .bind(name)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        let Some(row) = row else {
-            let live: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM event_definitions
-                 WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
-            )
-            .bind(account.0)
-            .bind(&definition.name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-            return Err(match live {
-                Some(_) => StoreError::Conflict {
-                    constraint: DEFINITION_VERSION,
-                    existing_id: None,
-                },
-                None => StoreError::NotFound,
-            });
+        let current = definition_row(&row)?;
+        let next = match apply_change(&current.definition, change)? {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
         };
+        let row = sqlx::query(
+            "UPDATE event_definitions SET definition = $3, updated_at = $4
+             WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL
+             RETURNING definition_id, definition, created_at, updated_at",
+        )
+        .bind(account.0)
+        .bind(name)
+        .bind(Json(&next))
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Self::committed(1);
-        definition_row(&row)
+        Ok(Ok(definition_row(&row)?))
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::{AccountId, ObjectId};
+use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -22,7 +22,7 @@ const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
 
 /// The columns [`definition_row`] reads.
-const COLUMNS: &str = "definition_id, definition, created_at, updated_at, version";
+const COLUMNS: &str = "definition_id, definition, created_at, updated_at";
 
 /// Reads [`COLUMNS`].
 fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
@@ -35,7 +35,6 @@ fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
         definition,
         created_at: from_ms(r.get(2)?),
         updated_at: from_ms(r.get(3)?),
-        version: r.get(4)?,
     })
 }
 
@@ -114,7 +113,6 @@ impl CustomEventStore for SqliteStore {
                 definition,
                 created_at: from_ms(ms(now)),
                 updated_at: from_ms(ms(now)),
-                version: 1,
             })
         })
         .await
@@ -159,53 +157,40 @@ impl CustomEventStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
-    async fn update_event_definition(
+    async fn modify_event_definition(
         &self,
         account: AccountId,
-        definition: &EventDefinition,
-        version: i64,
+        name: &str,
+        change: DefinitionChange,
         now: DateTime<Utc>,
-    ) -> Result<StoredEventDefinition, StoreError> {
-        let definition = definition.clone();
+    ) -> Result<Result<StoredEventDefinition, DomainError>, StoreError> {
+        let name = name.to_owned();
+        // The single writer runs this job alone: the read, the change and the write are one step.
         self.write(move |conn| {
-            let updated: Option<(i64, i64)> = conn
-                .prepare_cached(
-                    "UPDATE event_definitions SET definition = ?3, updated_at = ?4, version = version + 1
-                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL AND version = ?5
-                     RETURNING definition_id, created_at",
-                )
+            let current = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM event_definitions
+                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL"
+                ))
                 .map_err(db)?
-                .query_row(
-                    params![account.0, definition.name, to_json(&definition)?, ms(now), version],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
+                .query_row(params![account.0, name], definition_row)
                 .map_err(db)?;
-            let Some((id, created_ms)) = updated else {
-                let live = conn
-                    .prepare_cached(
-                        "SELECT 1 FROM event_definitions
-                         WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL",
-                    )
-                    .map_err(db)?
-                    .query_row(params![account.0, definition.name], |_| Ok(()))
-                    .optional()
-                    .map_err(db)?;
-                return Err(match live {
-                    Some(()) => StoreError::Conflict {
-                        constraint: DEFINITION_VERSION,
-                        existing_id: None,
-                    },
-                    None => StoreError::NotFound,
-                });
+            let next = match apply_change(&current.definition, change)? {
+                Ok(next) => next,
+                Err(refused) => return Ok(Err(refused)),
             };
-            Ok(StoredEventDefinition {
-                id: id.to_string(),
-                definition,
-                created_at: from_ms(created_ms),
+            conn.prepare_cached(
+                "UPDATE event_definitions SET definition = ?3, updated_at = ?4
+                 WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL",
+            )
+            .map_err(db)?
+            .execute(params![account.0, name, to_json(&next)?, ms(now)])
+            .map_err(db)?;
+            Ok(Ok(StoredEventDefinition {
+                definition: next,
                 updated_at: from_ms(ms(now)),
-                version: version + 1,
-            })
+                ..current
+            }))
         })
         .await
     }

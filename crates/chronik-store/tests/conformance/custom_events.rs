@@ -3,8 +3,8 @@
 
 use chronik_domain::crm::property::{PropertyOption, PropertyType};
 use chronik_domain::custom_events::definition::{CustomMatchingId, EventDefinition, EventProperty};
-use chronik_domain::AccountId;
-use chronik_store::{Store, StoreError, StoredEventDefinition, DEFINITION_VERSION};
+use chronik_domain::{AccountId, DomainError};
+use chronik_store::{DefinitionChange, Store, StoreError, StoredEventDefinition};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::conformance;
@@ -19,6 +19,7 @@ conformance!(
     accounts_see_only_their_own_definitions,
     definitions_in_an_unknown_account_are_not_found,
     definitions_survive_a_reopen_and_a_reset,
+    concurrent_changes_each_see_the_others,
 );
 
 /// A time in whole milliseconds (what both backends store), `offset` seconds from now.
@@ -66,6 +67,11 @@ fn definition(name: &str, label: &str) -> EventDefinition {
     }
 }
 
+/// A change that replaces the definition with `next`.
+fn replace(next: EventDefinition) -> DefinitionChange {
+    Box::new(move |_| Ok(next))
+}
+
 async fn account(store: &dyn Store, name: &str) -> AccountId {
     store.create_account(name, Utc::now()).await.unwrap().id
 }
@@ -109,9 +115,11 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
     changed.custom_matching_id = None;
     changed.include_default_properties = false;
     let updated_at = at(0);
+    let replacement = changed.clone();
     let updated = store
-        .update_event_definition(a, &changed, signup.version, updated_at)
+        .modify_event_definition(a, "signup", replace(replacement), updated_at)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(updated.id, signup.id);
     assert_eq!(updated.definition, changed);
@@ -121,20 +129,19 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
         store.get_event_definition(a, "signup").await.unwrap(),
         updated
     );
-    assert_eq!(updated.version, signup.version + 1);
-    // A change made from the stale read is refused and changes nothing.
-    let stale = store
-        .update_event_definition(a, &definition("signup", "Stale"), signup.version, at(0))
-        .await;
+    // A change that refuses stores nothing, and its reason comes back.
+    let refused = store
+        .modify_event_definition(
+            a,
+            "signup",
+            Box::new(|_| Err(DomainError::Conflict("no".into()))),
+            at(5),
+        )
+        .await
+        .unwrap();
     assert!(
-        matches!(
-            stale,
-            Err(StoreError::Conflict {
-                constraint: DEFINITION_VERSION,
-                ..
-            })
-        ),
-        "{stale:?}"
+        matches!(refused, Err(DomainError::Conflict(_))),
+        "{refused:?}"
     );
     assert_eq!(
         store.get_event_definition(a, "signup").await.unwrap(),
@@ -142,7 +149,7 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
     );
 
     let missing = store
-        .update_event_definition(a, &definition("nope", "Nope"), 1, at(0))
+        .modify_event_definition(a, "nope", replace(definition("nope", "Nope")), at(0))
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 
@@ -196,7 +203,7 @@ async fn a_deleted_name_stays_taken_and_the_definition_is_gone(fx: &Fixture) {
     assert!(matches!(got, Err(StoreError::NotFound)), "{got:?}");
     assert!(store.list_event_definitions(a).await.unwrap().is_empty());
     let upd = store
-        .update_event_definition(a, &definition("signup", "X"), 1, at(0))
+        .modify_event_definition(a, "signup", replace(definition("signup", "X")), at(0))
         .await;
     assert!(matches!(upd, Err(StoreError::NotFound)), "{upd:?}");
 
@@ -312,7 +319,7 @@ async fn accounts_see_only_their_own_definitions(fx: &Fixture) {
     let get = store.get_event_definition(a, "only_b").await;
     assert!(matches!(get, Err(StoreError::NotFound)), "{get:?}");
     let upd = store
-        .update_event_definition(a, &definition("only_b", "X"), 1, at(0))
+        .modify_event_definition(a, "only_b", replace(definition("only_b", "X")), at(0))
         .await;
     assert!(matches!(upd, Err(StoreError::NotFound)), "{upd:?}");
     let del = store.delete_event_definition(a, "only_b", at(0)).await;
@@ -380,4 +387,39 @@ async fn definitions_survive_a_reopen_and_a_reset(fx: &Fixture) {
         names(&store.list_event_definitions(a).await.unwrap()),
         ["signup", "third"]
     );
+}
+
+/// Ten changes at once, each adding a property to what it is given: all ten land.
+async fn concurrent_changes_each_see_the_others(fx: &Fixture) {
+    let store = fx.open().await;
+    let a = account(&*store, "acme").await;
+    create(&*store, a, "busy", 500).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = std::sync::Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let change: DefinitionChange = Box::new(move |current| {
+                let mut next = current.clone();
+                let mut added = current.properties[0].clone();
+                added.name = format!("p{i}");
+                next.properties.push(added);
+                Ok(next)
+            });
+            store
+                .modify_event_definition(a, "busy", change, at(0))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap().unwrap();
+    }
+    let stored = store.get_event_definition(a, "busy").await.unwrap();
+    for i in 0..10 {
+        let name = format!("p{i}");
+        assert!(
+            stored.definition.properties.iter().any(|p| p.name == name),
+            "{name} lost"
+        );
+    }
+    assert_eq!(stored.definition.properties.len(), 12);
 }

@@ -34,7 +34,7 @@ use chronik_domain::custom_events::definition::{
 };
 use chronik_domain::error::Problems;
 use chronik_domain::{AccountId, DomainError, ValidationError};
-use chronik_store::{SchemaKey, StoreError, StoredEventDefinition, DEFINITION_VERSION};
+use chronik_store::{DefinitionChange, SchemaKey, StoreError, StoredEventDefinition};
 use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -286,40 +286,25 @@ async fn load(
         })
 }
 
-/// How often a change is redone when another change to the same definition came first.
-const MAX_ATTEMPTS: usize = 8;
-
-/// Reads a live definition, applies `change` and writes the result back, as one step: when
-/// another change landed in between (the stored version moved on), it reads again and redoes
-/// `change`, so concurrent changes (two properties added at once) are never lost. 404 when the
-/// definition does not exist or was deleted meanwhile.
+/// Applies `change` to the live definition `name` in the store, as one atomic step, so
+/// concurrent changes (two properties added at once) are never lost. 404 when the definition
+/// does not exist or was deleted meanwhile; a refused change is answered with its reason.
 async fn modify(
     state: &AppState,
     caller: &Caller,
     name: &str,
-    change: impl Fn(&EventDefinition) -> Result<EventDefinition, ApiError>,
+    change: DefinitionChange,
 ) -> Result<StoredEventDefinition, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
-        let stored = load(state, caller, name).await?;
-        let next = change(&stored.definition)?;
-        match state
-            .store
-            .update_event_definition(caller.account, &next, stored.version, Utc::now())
-            .await
-        {
-            Ok(saved) => return Ok(saved),
-            Err(StoreError::Conflict {
-                constraint: DEFINITION_VERSION,
-                ..
-            }) => continue,
-            Err(StoreError::NotFound) => return Err(not_found(name)),
-            Err(e) => return Err(e.into()),
-        }
+    match state
+        .store
+        .modify_event_definition(caller.account, name, change, Utc::now())
+        .await
+    {
+        Ok(Ok(saved)) => Ok(saved),
+        Ok(Err(refused)) => Err(refused.into()),
+        Err(StoreError::NotFound) => Err(not_found(name)),
+        Err(e) => Err(e.into()),
     }
-    Err(ApiError::new(
-        Category::Conflict,
-        format!("event definition \"{name}\" kept changing under this request ({MAX_ATTEMPTS} attempts); send it again"),
-    ))
 }
 
 /// `sortOrder`: ascending by name unless `DESC`/`DESCENDING`.
@@ -670,17 +655,18 @@ pub async fn update(
         None => None,
     };
     problems.finish(())?;
-    let saved = modify(&state, &caller, &name, |current| {
+    let description = body.description;
+    let change: DefinitionChange = Box::new(move |current| {
         let mut next = current.clone();
-        if let Some(label) = &label {
-            next.label = label.clone();
+        if let Some(label) = label {
+            next.label = label;
         }
-        if let Some(description) = &body.description {
-            next.description = description.clone();
+        if let Some(description) = description {
+            next.description = description;
         }
         Ok(next)
-    })
-    .await?;
+    });
+    let saved = modify(&state, &caller, &name, change).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(full_definition(&state, caller.account, &saved).await?),
@@ -728,9 +714,12 @@ pub async fn create_property(
         .finish(property)?
         .ok_or_else(|| ApiError::internal(&"a property was refused without a reason"))?;
     let property_name = property.name.clone();
-    let saved = modify(&state, &caller, &name, |current| {
-        Ok(add_event_property(current, property.clone())?)
-    })
+    let saved = modify(
+        &state,
+        &caller,
+        &name,
+        Box::new(move |current| add_event_property(current, property)),
+    )
     .await?;
     Ok((
         StatusCode::CREATED,
@@ -758,9 +747,13 @@ pub async fn update_property(
         options: body.options.as_deref().map(option_pairs),
         property_type: body.property_type,
     };
-    let saved = modify(&state, &caller, &name, |current| {
-        Ok(update_event_property(current, &property_name, &patch)?)
-    })
+    let changed = property_name.clone();
+    let saved = modify(
+        &state,
+        &caller,
+        &name,
+        Box::new(move |current| update_event_property(current, &changed, &patch)),
+    )
     .await?;
     Ok((
         StatusCode::CREATED,
@@ -780,9 +773,12 @@ pub async fn archive_property(
     Path((name, property_name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_any(&[DEFINITIONS_SCOPE])?;
-    modify(&state, &caller, &name, |current| {
-        Ok(remove_event_property(current, &property_name)?)
-    })
+    modify(
+        &state,
+        &caller,
+        &name,
+        Box::new(move |current| remove_event_property(current, &property_name)),
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }

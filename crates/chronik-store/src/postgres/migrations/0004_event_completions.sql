@@ -29,7 +29,3 @@ CREATE TABLE event_usage (
     completions BIGINT NOT NULL,
     PRIMARY KEY (account_id, month, shard)
 );
-
--- A definition's version, raised by every update: a change made from a stale read (two property
--- changes at once) is refused instead of overwriting the other.
-ALTER TABLE event_definitions ADD COLUMN version BIGINT NOT NULL DEFAULT 1;

@@ -31,7 +31,3 @@ CREATE TABLE event_usage (
     completions INTEGER NOT NULL,
     PRIMARY KEY (account_id, month)
 ) WITHOUT ROWID;
-
--- A definition's version, raised by every update: a change made from a stale read (two property
--- changes at once) is refused instead of overwriting the other.
-ALTER TABLE event_definitions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
