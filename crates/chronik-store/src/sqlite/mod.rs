@@ -61,26 +61,47 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Readers map the database file instead of copying each page into their own cache.
 const READER_MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
-/// After a checkpoint has used the whole WAL, a file larger than this is cut back to it. Above
-/// the autocheckpoint size, so that a WAL that starts over keeps its file (truncating a large
+/// After a checkpoint has used the whole WAL, a file larger than this (1.25 GiB) is cut back to
+/// it. Above the restart size, so that a WAL that starts over keeps its file (truncating a large
 /// file stalls the writer).
-const WAL_SIZE_LIMIT_BYTES: i64 = 1280 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES: i64 = 5 * 256 * 1024 * 1024;
 
 /// Passive checkpoints never finish while the writer keeps adding to the WAL, so under steady
-/// load the WAL would grow without end. Once it holds this many pages (256 MiB), the
-/// checkpointer runs a RESTART checkpoint instead: it waits (up to [`RESTART_WAIT`]) for a
-/// moment without a write transaction, finishes copying, and makes the next transaction start
-/// the WAL from its beginning. That pauses the writer once per 256 MiB of WAL, for one fsync of
-/// the database file.
-const WAL_RESTART_PAGES: i64 = 64 * 1024;
+/// load the WAL would grow without end. Once it holds this many pages (1 GiB), the WAL is made
+/// to start over with a RESTART checkpoint, which copies the frames still left, syncs the
+/// database file and waits for readers to leave the WAL. It must hold the write lock meanwhile,
+/// so the **writer thread runs it itself**, between two commits, when the checkpointer asks
+/// (see [`Restart`]): taken by another connection, the lock would keep the writer sleeping in
+/// SQLite's busy handler, whose back-off overshoots the release by up to 100 ms. The pause is
+/// mostly the database file's fsync, 50–150 ms on a virtual disk, so restarts are kept rare: at
+/// 2,000 single sends a second (about 44 MB of WAL a second) one every 25 s.
+#[cfg(not(test))]
+const WAL_RESTART_PAGES: i64 = 256 * 1024;
+/// Small in tests, so that a test sees restarts after a few hundred commits.
+#[cfg(test)]
+const WAL_RESTART_PAGES: i64 = 256;
 
-/// How long a RESTART checkpoint waits for the writer to pause before trying again later.
+/// The RESTART checkpoint holds the writer off while it copies, so the frames it has left to copy
+/// add to its pause, and the writer adds frames all the time a passive checkpoint runs. Before
+/// asking for a RESTART the checkpointer therefore repeats passive checkpoints (which never block
+/// the writer) until at most this many frames are left, or [`RESTART_CATCH_UP_ROUNDS`] have run.
+const RESTART_BEHIND_PAGES: i64 = 128;
+
+/// At most this many catch-up passive checkpoints before a RESTART.
+const RESTART_CATCH_UP_ROUNDS: usize = 16;
+
+/// How long the checkpointer leaves an asked-for RESTART to the writer; a writer with nothing to
+/// do does not see the request, and the checkpointer then runs the RESTART itself.
+const RESTART_HANDOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long a RESTART checkpoint run by the checkpointer waits for locks (the writer is idle
+/// then, so only readers can hold it up).
 const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The backstop when the writer never pauses long enough (a steady stream of large batches):
-/// past this many pages (1 GiB) the writer checkpoints itself right after a commit (SQLite's
+/// The backstop in case the WAL restarts keep failing (a reader that never ends its transaction):
+/// past this many pages (4 GiB) the writer checkpoints itself right after a commit (SQLite's
 /// autocheckpoint), which finishes because no frames are added meanwhile.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 256 * 1024;
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 1024 * 1024;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronik.sqlite3";
@@ -188,13 +209,71 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // WAL lets readers run beside the writer; FULL makes every commit durable before we answer.
     conn.execute_batch(&writer_pragmas())
         .map_err(StoreError::internal)?;
+    // The writer waits for a lock only when the checkpointer restarts the WAL while it was idle,
+    // or when its own RESTART waits for readers to leave the WAL: both short. SQLite's own busy
+    // handler sleeps ever longer (up to 100 ms a time) and so overshoots the release; this one
+    // looks again every WRITER_BUSY_POLL, for as long as `busy_timeout` allows.
+    conn.busy_handler(Some(writer_busy))
+        .map_err(StoreError::internal)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
 }
 
+/// The checkpointer's request that the writer restart the WAL (see [`WAL_RESTART_PAGES`]).
+/// Exactly one of the two takes a request: whoever swaps it back first runs the checkpoint.
+#[derive(Default)]
+struct Restart {
+    requested: std::sync::atomic::AtomicBool,
+}
+
+impl Restart {
+    fn request(&self) {
+        self.requested
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// True once for each request: the caller then runs the RESTART.
+    fn take(&self) -> bool {
+        self.requested
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    fn pending(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// `PRAGMA wal_checkpoint(mode)`: the WAL's frames and how many of them are copied back.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })
+}
+
+/// Makes the WAL start over; on the writer's connection between transactions, or on the
+/// checkpointer's when the writer is idle.
+fn restart_wal(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    metrics::counter!("chronik_store_wal_restarts_total", "backend" => "sqlite").increment(1);
+    checkpoint(conn, "RESTART")
+}
+
+/// How often the writer looks again at a lock another connection holds.
+const WRITER_BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(250);
+
+/// The writer's busy handler: `false` (give up, SQLITE_BUSY) after as long as the writer's
+/// `busy_timeout` pragma (5 s).
+fn writer_busy(attempts: i32) -> bool {
+    const GIVE_UP_AFTER: i32 = (5_000_000 / WRITER_BUSY_POLL.as_micros()) as i32;
+    if attempts >= GIVE_UP_AFTER {
+        return false;
+    }
+    std::thread::sleep(WRITER_BUSY_POLL);
+    true
+}
+
 /// Runs passive checkpoints every [`CHECKPOINT_INTERVAL`] until `stop` is dropped (with the
-/// store), and a last one then.
-fn run_checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+/// store), and a last one then; past [`WAL_RESTART_PAGES`] it asks the writer to restart the WAL.
+fn run_checkpointer(path: &Path, restart: &Restart, stop: std::sync::mpsc::Receiver<()>) {
     let conn = match Connection::open(path) {
         Ok(conn) => conn,
         Err(e) => {
@@ -208,16 +287,28 @@ fn run_checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
             stop.recv_timeout(CHECKPOINT_INTERVAL),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout)
         );
-        let checkpoint = |mode: &str| {
-            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            })
-        };
-        let result = match checkpoint("PASSIVE") {
-            Ok((wal_pages, _)) if wal_pages > WAL_RESTART_PAGES => {
-                metrics::counter!("chronik_store_wal_restarts_total", "backend" => "sqlite")
-                    .increment(1);
-                checkpoint("RESTART")
+        let result = match checkpoint(&conn, "PASSIVE") {
+            Ok(mut latest) if latest.0 > WAL_RESTART_PAGES => {
+                // Copy all but the last few frames first, without holding the writer up.
+                for _ in 0..RESTART_CATCH_UP_ROUNDS {
+                    if latest.0 - latest.1 <= RESTART_BEHIND_PAGES {
+                        break;
+                    }
+                    match checkpoint(&conn, "PASSIVE") {
+                        Ok(now) => latest = now,
+                        Err(_) => break,
+                    }
+                }
+                restart.request();
+                let asked = std::time::Instant::now();
+                while restart.pending() && asked.elapsed() < RESTART_HANDOFF {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                if restart.take() {
+                    restart_wal(&conn)
+                } else {
+                    Ok(latest)
+                }
             }
             other => other,
         };
@@ -280,6 +371,8 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel::<Job>(WRITE_QUEUE_CAPACITY);
         let (ready_tx, ready_rx) = oneshot::channel();
         let writer_path = path.clone();
+        let restart = Arc::new(Restart::default());
+        let writer_restart = Arc::clone(&restart);
         std::thread::Builder::new()
             .name("chronik-sqlite-writer".into())
             .spawn(move || {
@@ -290,7 +383,7 @@ impl SqliteStore {
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        run_writer(conn, rx);
+                        run_writer(conn, rx, &writer_restart);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -305,7 +398,7 @@ impl SqliteStore {
         let checkpoint_path = path.clone();
         std::thread::Builder::new()
             .name("chronik-sqlite-checkpointer".into())
-            .spawn(move || run_checkpointer(&checkpoint_path, stop_rx))
+            .spawn(move || run_checkpointer(&checkpoint_path, &restart, stop_rx))
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
             writer: tx,
@@ -378,7 +471,7 @@ impl SqliteStore {
     }
 }
 
-fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_COMMIT_JOBS {
@@ -388,6 +481,11 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         run_group(&conn, jobs);
+        if restart.take() {
+            if let Err(e) = restart_wal(&conn) {
+                tracing::warn!(error = %e, "sqlite WAL restart failed; the checkpointer asks again");
+            }
+        }
     }
     tracing::info!("sqlite writer stopped");
 }
@@ -497,5 +595,51 @@ impl Store for SqliteStore {
                 .map_err(StoreError::internal)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under a steady stream of commits (a passive checkpoint rarely finds the writer idle, so
+    /// the WAL seldom starts over by itself) the WAL file stays near the restart size instead
+    /// of growing with every commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_steady_writes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(dir.path().to_path_buf())
+            .await
+            .expect("the store opens");
+        let wal = dir.path().join(format!("{DATABASE_FILE}-wal"));
+        let mut largest = 0;
+        let started = std::time::Instant::now();
+        // Each commit adds a page of its own to the table, so the WAL grows by at least one
+        // frame (4 KiB) a commit: 20,000 commits would make an 80 MB WAL without restarts.
+        for n in 0..20_000u32 {
+            store
+                .write(move |conn| {
+                    conn.execute(
+                        "INSERT INTO id_sequences (name, last_value) VALUES (?1, 0)",
+                        [format!("wal-test-{n}-{}", "x".repeat(3000))],
+                    )
+                    .map_err(db)
+                })
+                .await
+                .expect("the write commits");
+            if n % 100 == 0 {
+                largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                break;
+            }
+        }
+        // The restart size, plus what the writer adds while the checkpointer waits for its next
+        // turn (CHECKPOINT_INTERVAL; about 4,000 frames here), with room to spare.
+        let bound = 64 * 1024 * 1024;
+        assert!(
+            largest <= bound,
+            "the WAL reached {largest} bytes; restarts should keep it under {bound}"
+        );
     }
 }
