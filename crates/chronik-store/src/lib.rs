@@ -19,6 +19,7 @@ mod history;
 pub mod migrate;
 pub mod occurrence_id;
 pub mod postgres;
+pub mod property_bits;
 pub mod sqlite;
 pub mod tenancy;
 

@@ -12,7 +12,8 @@
 //! are the ones `store_completions` writes (`chronik-store/src/{sqlite,postgres}/custom_events.rs`):
 //! an `event_completions` row per completion with the same columns (the uuid in its 16-byte
 //! stored form from `occurrence_id::encode`, the properties as the JSON object the server
-//! stores), `ON CONFLICT DO NOTHING`, and the `event_usage` upsert once per transaction, in
+//! stores, with their `property_bits`), `ON CONFLICT DO NOTHING`, and the
+//! `event_usage` upsert once per transaction, in
 //! transactions of `--batch` (500) rows. The completions are `events_load`'s (same generator,
 //! contact ids 1 to `--contacts` round robin, one definition id) and are built before the clock
 //! starts, as `events_load` builds its request bodies.
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use chronik_store::occurrence_id;
+use chronik_store::{occurrence_id, property_bits};
 #[path = "events_rows/mod.rs"]
 mod events_rows;
 
@@ -79,6 +80,7 @@ struct Row {
     occurred_at: i64,
     uuid: String,
     properties_json: String,
+    property_bits: Option<i64>,
 }
 
 /// Completion `n`, as `events_load` sends it and the server stores it: properties by name
@@ -92,11 +94,13 @@ fn row(n: u64, contacts: u64, now_ms: i64) -> anyhow::Result<Row> {
         ("hs_city", g.city.to_owned()),
         ("hs_page_title", format!("Pricing page {}", g.page)),
     ]);
+    let properties_json = serde_json::to_string(&properties)?;
     Ok(Row {
         object_id: i64::try_from(1 + n % contacts)?,
         occurred_at: g.occurred_at,
         uuid: g.uuid,
-        properties_json: serde_json::to_string(&properties)?,
+        property_bits: property_bits::of_json(&properties_json),
+        properties_json,
     })
 }
 
@@ -152,8 +156,9 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut insert = conn.prepare_cached(
             "INSERT INTO event_completions
-                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
+                  properties, property_bits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO NOTHING",
         )?;
         let mut stored = 0i64;
@@ -166,6 +171,7 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
                 r.occurred_at,
                 occurrence_id::encode(&r.uuid),
                 r.properties_json,
+                r.property_bits,
             ])? as i64;
         }
         conn.prepare_cached(
@@ -229,19 +235,23 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
                 let mut times = Vec::with_capacity(n);
                 let mut uuids = Vec::with_capacity(n);
                 let mut properties = Vec::with_capacity(n);
+                let mut bits = Vec::with_capacity(n);
                 for r in chunk {
                     ids.push(r.object_id);
                     times.push(r.occurred_at);
                     uuids.push(occurrence_id::encode(&r.uuid));
                     properties.push(r.properties_json.as_str());
+                    bits.push(r.property_bits);
                 }
                 let mut tx = pool.begin().await?;
                 let stored = sqlx::query(
                     "INSERT INTO event_completions
-                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
-                     SELECT $1, d, t, o, at, u, p::jsonb
-                     FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
-                         WITH ORDINALITY AS x(d, t, o, at, u, p, n)
+                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
+                          properties, property_bits)
+                     SELECT $1, d, t, o, at, u, p::jsonb, b
+                     FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[],
+                                 $7::text[], $8::bigint[])
+                         WITH ORDINALITY AS x(d, t, o, at, u, p, b, n)
                      ORDER BY n
                      ON CONFLICT DO NOTHING",
                 )
@@ -252,6 +262,7 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
                 .bind(&times)
                 .bind(&uuids)
                 .bind(&properties)
+                .bind(&bits)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -16,7 +16,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use super::tenancy::contact_by_email;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::custom_events::*;
-use crate::{occurrence_id, StoreError};
+use crate::{occurrence_id, property_bits, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -236,6 +236,11 @@ impl CustomEventStore for SqliteStore {
         monthly_quota: u64,
         now: DateTime<Utc>,
     ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
+        // Off the writer thread: it is the bottleneck.
+        let bits: Vec<Option<i64>> = completions
+            .iter()
+            .map(|c| property_bits::of_json(&c.properties_json))
+            .collect();
         self.write(move |conn| {
             account_exists(conn, account)?;
             let mut batch = StoredBatch::default();
@@ -247,12 +252,13 @@ impl CustomEventStore for SqliteStore {
             let mut insert = conn
                 .prepare_cached(
                     "INSERT INTO event_completions
-                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid, properties)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
+                          properties, property_bits)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT DO NOTHING",
                 )
                 .map_err(db)?;
-            for (completion, record) in completions.iter().zip(records) {
+            for ((completion, record), bits) in completions.iter().zip(records).zip(&bits) {
                 let object_id = match record {
                     Resolved::Id(id) => id,
                     Resolved::CreateContact(email) => match created.get(email.folded()) {
@@ -274,6 +280,7 @@ impl CustomEventStore for SqliteStore {
                         ms(completion.occurred_at),
                         occurrence_id::encode(&completion.uuid),
                         completion.properties_json,
+                        bits,
                     ])
                     .map_err(db)?;
                 if inserted == 1 {
@@ -342,6 +349,17 @@ impl CustomEventStore for SqliteStore {
                         .iter()
                         .map(|u| Value::Blob(occurrence_id::encode(u))),
                 );
+            }
+            if !query.properties.is_empty() {
+                // Checked in the event-type index, before the row is read.
+                let mask = property_bits::of_pairs(
+                    query
+                        .properties
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str())),
+                );
+                sql.push_str(" AND (property_bits IS NULL OR property_bits & ? = ?)");
+                args.extend([Value::Integer(mask), Value::Integer(mask)]);
             }
             for (name, value) in &query.properties {
                 sql.push_str(" AND json_extract(properties, ?) = ?");

@@ -127,6 +127,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "event_completions",
         sql: include_str!("migrations/0004_event_completions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "completion_property_bits",
+        sql: include_str!("migrations/0005_completion_property_bits.sql"),
+    },
 ];
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;

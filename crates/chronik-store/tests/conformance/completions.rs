@@ -29,6 +29,7 @@ conformance!(
     racing_batches_never_exceed_the_monthly_quota,
     racing_full_batches_fill_the_quota_exactly,
     filters_by_uuid_property_and_time,
+    a_property_filter_compares_exactly_and_pages_both_ways,
     paging_is_stable_while_completions_arrive,
     paging_back_with_before_returns_the_previous_page,
     deleting_a_definition_or_resetting_the_account_removes_completions,
@@ -578,6 +579,86 @@ async fn filters_by_uuid_property_and_time(fx: &Fixture) {
     let mut q = by_type(&s, 10);
     q.properties = vec![("hs_city".into(), "New York".into())];
     assert!(query(&s, q).await.items.is_empty(), "values match exactly");
+}
+
+/// The property filter's shortcut (`property_bits`) only rules completions out; those it lets
+/// through are compared exactly, and paging through them keeps the order in both directions.
+async fn a_property_filter_compares_exactly_and_pages_both_ways(fx: &Fixture) {
+    use chronik_store::property_bits;
+    let s = setup(fx, 2).await;
+    let (a, b) = (s.contacts[0], s.contacts[1]);
+    let props = [("hs_city", "Berlin"), ("plan", "pro"), ("source", "ads")];
+    let bits = property_bits::of_pairs(props);
+    // A city whose bits the completions below happen to have, though none is in that city.
+    let lookalike = (0..100_000)
+        .map(|n| format!("City {n}"))
+        .find(|city| {
+            let mask = property_bits::of_pair("hs_city", city);
+            bits & mask == mask
+        })
+        .expect("about one city in a hundred has both its bits among the six set");
+    let batch = (0..12)
+        .map(|i| {
+            let record = RecordRef::Id(if i % 2 == 0 { a } else { b });
+            let city = if i % 3 == 0 { "Paris" } else { "Berlin" };
+            completion(
+                &s,
+                record,
+                i / 2,
+                &format!("c{i}"),
+                &[("hs_city", city), ("plan", "pro"), ("source", "ads")],
+            )
+        })
+        .collect();
+    store(&s, batch).await;
+    let mut q = by_type(&s, 10);
+    q.properties = vec![("hs_city".into(), lookalike.clone())];
+    assert!(
+        query(&s, q).await.items.is_empty(),
+        "{lookalike} shares its bits with the stored completions but is not their city"
+    );
+    let berlin: Vec<String> = (0..12)
+        .filter(|i| i % 3 != 0)
+        .map(|i| format!("c{i}"))
+        .collect();
+    for descending in [false, true] {
+        let mut expected = berlin.clone();
+        if descending {
+            expected.reverse();
+        }
+        let mut q = by_type(&s, 3);
+        q.descending = descending;
+        q.properties = vec![
+            ("hs_city".into(), "Berlin".into()),
+            ("plan".into(), "pro".into()),
+        ];
+        let mut pages: Vec<CompletionPage> = Vec::new();
+        loop {
+            let page = query(&s, q.clone()).await;
+            let more = page.more;
+            q.after = page.items.last().map(|c| c.cursor);
+            pages.push(page);
+            if !more {
+                break;
+            }
+        }
+        let seen: Vec<&str> = pages.iter().flat_map(uuids).collect();
+        assert_eq!(seen, expected, "descending: {descending}");
+        // Back from the last page with `before` gives the page before it.
+        let last = pages.last().unwrap();
+        q.after = None;
+        q.before = last.items.first().map(|c| c.cursor);
+        assert_eq!(
+            uuids(&query(&s, q.clone()).await),
+            uuids(&pages[pages.len() - 2]),
+            "descending: {descending}"
+        );
+    }
+    // With a record as well, the other way of reading applies the same filter.
+    let mut q = by_type(&s, 10);
+    q.record = Some(("0-1".into(), a));
+    q.properties = vec![("hs_city".into(), "Berlin".into())];
+    assert_eq!(uuids(&query(&s, q).await), vec!["c2", "c4", "c8", "c10"]);
 }
 
 async fn paging_is_stable_while_completions_arrive(fx: &Fixture) {
