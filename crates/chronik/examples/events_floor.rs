@@ -123,8 +123,9 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()?;
     // The store stays open (idle) while the floor writes: its checkpointer thread copies the
-    // WAL back as it does for the server, and the floor's connection has the writer's settings.
-    let _store = runtime
+    // WAL back as it does for the server, the floor's connection has the writer's settings, and
+    // the floor restarts the WAL when asked, as the writer does.
+    let store = runtime
         .block_on(chronik_store::sqlite::SqliteStore::open(dir.clone()))
         .context("could not create the schema")?;
     let conn = rusqlite::Connection::open(dir.join(chronik_store::sqlite::DATABASE_FILE))?;
@@ -182,6 +183,7 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         )?
         .query_row(params![account, month, stored], |r| r.get::<_, i64>(0))?;
         conn.execute_batch("COMMIT")?;
+        store.restart_wal_if_asked(&conn)?;
         done += chunk.len() as u64;
     }
     Ok(Outcome {

@@ -399,8 +399,10 @@ impl PostgresStore {
         shard: Option<i16>,
     ) -> Result<Attempt, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        match shard {
-            Some(_) => account_exists(&mut tx, account).await?,
+        let lock = match shard {
+            // Every send holds a KEY SHARE lock on the account until its commit, taken by its
+            // first statement (see `resolve_records`).
+            Some(_) => AccountLock::KeyShareFirst,
             None => {
                 // Conflicts with the KEY SHARE lock every send holds on the account until its
                 // commit: waits for the sends in flight, and holds off new ones.
@@ -409,10 +411,11 @@ impl PostgresStore {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
+                AccountLock::Held
             }
-        }
+        };
         let mut batch = StoredBatch::default();
-        let object_ids = match resolve_records(&mut tx, account, completions).await? {
+        let object_ids = match resolve_records(&mut tx, account, lock, completions).await? {
             Ok(resolved) => resolved,
             Err(refusal) => return Ok(Attempt::Done(Err(refusal))),
         };
@@ -446,18 +449,33 @@ impl PostgresStore {
             properties.push(completion.properties_json.as_str());
             bits.push(property_bits::of_json(&completion.properties_json));
         }
-        // One statement for the whole batch; rows keep the batch's order, so `seq` does too,
-        // and ON CONFLICT skips a uuid the event type already has (or had earlier in the batch).
-        batch.stored = sqlx::query(
-            "INSERT INTO event_completions
-                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
-                  properties, property_bits)
-             SELECT $1, d, t, o, at, u, p::jsonb, b
-             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[],
-                         $7::text[], $8::bigint[])
-                 WITH ORDINALITY AS x(d, t, o, at, u, p, b, n)
-             ORDER BY n
-             ON CONFLICT DO NOTHING",
+        // One statement for the whole batch and its count; rows keep the batch's order, so
+        // `seq` does too, and ON CONFLICT skips a uuid the event type already has (or had
+        // earlier in the batch). The usage shard is counted last, so that it stays locked only
+        // until the commit that follows, and not at all when nothing was stored.
+        let own = shard.unwrap_or(0);
+        let (stored, counted, others): (i64, Option<i64>, i64) = sqlx::query_as(
+            "WITH stored AS (
+                 INSERT INTO event_completions
+                     (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
+                      properties, property_bits)
+                 SELECT $1, d, t, o, at, u, p::jsonb, b
+                 FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[],
+                             $7::text[], $8::bigint[])
+                     WITH ORDINALITY AS x(d, t, o, at, u, p, b, n)
+                 ORDER BY n
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1),
+             mine AS (
+                 INSERT INTO event_usage (account_id, month, shard, completions)
+                 SELECT $1, $9, $10, count(*) FROM stored HAVING count(*) > 0
+                 ON CONFLICT (account_id, month, shard)
+                 DO UPDATE SET completions = event_usage.completions + excluded.completions
+                 RETURNING completions)
+             SELECT (SELECT count(*) FROM stored),
+                    (SELECT completions FROM mine),
+                    (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
+                     WHERE account_id = $1 AND month = $9 AND shard <> $10)",
         )
         .bind(account.0)
         .bind(&definition_ids)
@@ -467,32 +485,14 @@ impl PostgresStore {
         .bind(&uuids)
         .bind(&properties)
         .bind(&bits)
-        .execute(&mut *tx)
+        .bind(month_key(now))
+        .bind(own)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(db)?
-        .rows_affected();
+        .map_err(db)?;
+        batch.stored = u64::try_from(stored).unwrap_or(0);
         batch.duplicates = completions.len() as u64 - batch.stored;
-        if batch.stored > 0 {
-            // Last, so the usage shard stays locked only until the commit that follows.
-            let own = shard.unwrap_or(0);
-            let (mine, others): (i64, i64) = sqlx::query_as(
-                "WITH mine AS (
-                     INSERT INTO event_usage (account_id, month, shard, completions)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (account_id, month, shard)
-                     DO UPDATE SET completions = event_usage.completions + excluded.completions
-                     RETURNING completions)
-                 SELECT (SELECT completions FROM mine),
-                        (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
-                         WHERE account_id = $1 AND month = $2 AND shard <> $3)",
-            )
-            .bind(account.0)
-            .bind(month_key(now))
-            .bind(own)
-            .bind(batch.stored as i64)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        if let Some(mine) = counted {
             // Every other shard may hold one uncommitted increment (its row lock is held until
             // that commit), of at most a call's worth. Within that margin of the quota, count
             // exactly instead.
@@ -518,11 +518,22 @@ impl PostgresStore {
     }
 }
 
+/// Whether [`resolve_records`] must lock the account first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AccountLock {
+    /// The transaction holds a lock on the account already.
+    Held,
+    /// Take a KEY SHARE lock on the account (`NotFound` when there is none) before anything
+    /// else: with the lookup by record id when there is one, in the same round trip.
+    KeyShareFirst,
+}
+
 /// Each completion's record id (`None` for an email still to be found or created), or the
 /// indexes of the completions whose record does not exist. One query per kind of reference.
 async fn resolve_records(
     tx: &mut PgConnection,
     account: AccountId,
+    lock: AccountLock,
     completions: &[NewCompletion],
 ) -> Result<Result<Vec<Option<i64>>, BatchRefusal>, StoreError> {
     let mut by_id: Vec<i64> = Vec::new();
@@ -544,16 +555,26 @@ async fn resolve_records(
     if !by_id.is_empty() {
         by_id.sort_unstable();
         by_id.dedup();
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT object_id, object_type_id FROM crm_objects
-             WHERE account_id = $1 AND object_id = ANY($2) AND archived_at IS NULL",
+        // With the account's KEY SHARE lock (a no-op when the transaction holds a stronger one):
+        // no row at all when there is no account, one row without a record when no id is live.
+        let rows: Vec<(Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT o.object_id, o.object_type_id
+             FROM (SELECT account_id FROM accounts WHERE account_id = $1 FOR KEY SHARE) a
+             LEFT JOIN crm_objects o
+                 ON o.account_id = a.account_id AND o.object_id = ANY($2)
+                     AND o.archived_at IS NULL",
         )
         .bind(account.0)
         .bind(&by_id)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        live.extend(rows);
+        if rows.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        live.extend(rows.into_iter().filter_map(|(id, t)| id.zip(t)));
+    } else if lock == AccountLock::KeyShareFirst {
+        account_exists(&mut *tx, account).await?;
     }
     let mut by_utk: HashMap<String, i64> = HashMap::new();
     if !utks.is_empty() {

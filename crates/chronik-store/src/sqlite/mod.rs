@@ -150,6 +150,8 @@ pub struct SqliteStore {
     _checkpointer: std::sync::mpsc::Sender<()>,
     readers: Arc<ReaderPool>,
     read_permits: Arc<tokio::sync::Semaphore>,
+    /// The checkpointer's requests for WAL restarts, shared with the writer thread.
+    restart: Arc<Restart>,
 }
 
 struct ReaderPool {
@@ -403,7 +405,10 @@ impl SqliteStore {
         let checkpoint_path = path.clone();
         std::thread::Builder::new()
             .name("chronik-sqlite-checkpointer".into())
-            .spawn(move || run_checkpointer(&checkpoint_path, &restart, stop_rx))
+            .spawn({
+                let restart = Arc::clone(&restart);
+                move || run_checkpointer(&checkpoint_path, &restart, stop_rx)
+            })
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
             writer: tx,
@@ -413,7 +418,18 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             read_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_READS)),
+            restart,
         })
+    }
+
+    /// For the benchmark floor, which writes on a connection of its own while the store is
+    /// idle: runs the WAL restart that the checkpointer asked for, as the writer thread does
+    /// between two commits. Call it on that connection after each commit.
+    pub fn restart_wal_if_asked(&self, conn: &Connection) -> Result<(), StoreError> {
+        if self.restart.take() {
+            restart_wal(conn).map_err(StoreError::internal)?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on the writer connection inside its own savepoint, and returns once the
