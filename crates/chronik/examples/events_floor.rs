@@ -12,7 +12,7 @@
 //! are the ones `store_completions` writes (`chronik-store/src/{sqlite,postgres}/custom_events.rs`):
 //! an `event_completions` row per completion with the same columns (the uuid in its 16-byte
 //! stored form from `occurrence_id::encode`, the properties as the JSON object the server
-//! stores, with their `property_bits`), `ON CONFLICT DO NOTHING`, and the
+//! stores, on SQLite with their `property_bits`), `ON CONFLICT DO NOTHING`, and the
 //! `event_usage` upsert once per transaction, in
 //! transactions of `--batch` (500) rows. The completions are `events_load`'s (same generator,
 //! contact ids 1 to `--contacts` round robin, one definition id) and are built before the clock
@@ -237,23 +237,21 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
                 let mut times = Vec::with_capacity(n);
                 let mut uuids = Vec::with_capacity(n);
                 let mut properties = Vec::with_capacity(n);
-                let mut bits = Vec::with_capacity(n);
                 for r in chunk {
                     ids.push(r.object_id);
                     times.push(r.occurred_at);
                     uuids.push(occurrence_id::encode(&r.uuid));
                     properties.push(r.properties_json.as_str());
-                    bits.push(r.property_bits);
                 }
                 let mut tx = pool.begin().await?;
                 let stored = sqlx::query(
                     "INSERT INTO event_completions
                          (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
-                          properties, property_bits)
-                     SELECT $1, d, t, o, at, u, p::jsonb, b
+                          properties)
+                     SELECT $1, d, t, o, at, u, p::jsonb
                      FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[],
-                                 $7::text[], $8::bigint[])
-                         WITH ORDINALITY AS x(d, t, o, at, u, p, b, n)
+                                 $7::text[])
+                         WITH ORDINALITY AS x(d, t, o, at, u, p, n)
                      ORDER BY n
                      ON CONFLICT DO NOTHING",
                 )
@@ -264,7 +262,6 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
                 .bind(&times)
                 .bind(&uuids)
                 .bind(&properties)
-                .bind(&bits)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -21,7 +21,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use super::tenancy::contact_by_email;
 use super::{account_exists, db, from_ms, ms, PostgresStore};
 use crate::custom_events::*;
-use crate::{occurrence_id, property_bits, StoreError};
+use crate::{occurrence_id, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -264,21 +264,10 @@ impl CustomEventStore for PostgresStore {
         query: &CompletionQuery,
     ) -> Result<CompletionPage, StoreError> {
         let plan = QueryPlan::new(query);
-        // By event type and property values (and nothing that only the row has): the event-type
-        // index alone finds the completions whose property bits may match, in order, and only
-        // their rows are read, for the exact comparison. See migration 0005.
-        let by_bits = query.definition_id.is_some()
-            && !query.properties.is_empty()
-            && query.record.is_none()
-            && query.uuids.is_empty();
-        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(if by_bits {
-            "SELECT e.seq, e.definition_id, e.object_type_id, e.object_id, e.occurred_at, e.uuid,
-                    e.properties
-             FROM (SELECT seq, occurred_at FROM event_completions WHERE account_id = "
-        } else {
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT seq, definition_id, object_type_id, object_id, occurred_at, uuid, properties
-             FROM event_completions WHERE account_id = "
-        });
+             FROM event_completions WHERE account_id = ",
+        );
         sql.push_bind(account.0);
         if let Some(id) = query.definition_id {
             sql.push(" AND definition_id = ").push_bind(id);
@@ -297,6 +286,12 @@ impl CustomEventStore for PostgresStore {
                 .collect();
             sql.push(" AND uuid = ANY(").push_bind(encoded).push(")");
         }
+        for (name, value) in &query.properties {
+            sql.push(" AND properties ->> ")
+                .push_bind(name.clone())
+                .push(" = ")
+                .push_bind(value.clone());
+        }
         if let Some(t) = query.occurred_after {
             sql.push(" AND occurred_at >= ").push_bind(ms(t));
         }
@@ -311,41 +306,10 @@ impl CustomEventStore for PostgresStore {
                 .push(")");
         }
         let dir = plan.dir();
-        if by_bits {
-            let mask = property_bits::of_pairs(
-                query
-                    .properties
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str())),
-            );
-            sql.push(" AND (property_bits IS NULL OR property_bits & ")
-                .push_bind(mask)
-                .push(" = ")
-                .push_bind(mask)
-                .push(format_args!(
-                    ") ORDER BY occurred_at {dir}, seq {dir}) c
-                     JOIN LATERAL (SELECT * FROM event_completions e
-                                   WHERE e.account_id = "
-                ))
-                .push_bind(account.0)
-                .push(" AND e.seq = c.seq");
-        }
-        for (name, value) in &query.properties {
-            sql.push(" AND properties ->> ")
-                .push_bind(name.clone())
-                .push(" = ")
-                .push_bind(value.clone());
-        }
-        if by_bits {
-            sql.push(format_args!(
-                ") e ON true ORDER BY c.occurred_at {dir}, c.seq {dir} LIMIT "
-            ));
-        } else {
-            sql.push(format_args!(
-                " ORDER BY occurred_at {dir}, seq {dir} LIMIT "
-            ));
-        }
-        sql.push_bind(query.limit as i64 + 1);
+        sql.push(format_args!(
+            " ORDER BY occurred_at {dir}, seq {dir} LIMIT "
+        ))
+        .push_bind(query.limit as i64 + 1);
         let rows = sql.build().fetch_all(&self.pool).await.map_err(db)?;
         let items = rows
             .iter()
@@ -426,7 +390,6 @@ impl PostgresStore {
         let mut times = Vec::with_capacity(completions.len());
         let mut uuids = Vec::with_capacity(completions.len());
         let mut properties = Vec::with_capacity(completions.len());
-        let mut bits = Vec::with_capacity(completions.len());
         for (completion, object_id) in completions.iter().zip(object_ids) {
             let object_id = match (object_id, &completion.record) {
                 (Some(id), _) => id,
@@ -447,7 +410,6 @@ impl PostgresStore {
             times.push(ms(completion.occurred_at));
             uuids.push(occurrence_id::encode(&completion.uuid));
             properties.push(completion.properties_json.as_str());
-            bits.push(property_bits::of_json(&completion.properties_json));
         }
         // One statement for the whole batch and its count; rows keep the batch's order, so
         // `seq` does too, and ON CONFLICT skips a uuid the event type already has (or had
@@ -458,24 +420,24 @@ impl PostgresStore {
             "WITH stored AS (
                  INSERT INTO event_completions
                      (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
-                      properties, property_bits)
-                 SELECT $1, d, t, o, at, u, p::jsonb, b
+                      properties)
+                 SELECT $1, d, t, o, at, u, p::jsonb
                  FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[],
-                             $7::text[], $8::bigint[])
-                     WITH ORDINALITY AS x(d, t, o, at, u, p, b, n)
+                             $7::text[])
+                     WITH ORDINALITY AS x(d, t, o, at, u, p, n)
                  ORDER BY n
                  ON CONFLICT DO NOTHING
                  RETURNING 1),
              mine AS (
                  INSERT INTO event_usage (account_id, month, shard, completions)
-                 SELECT $1, $9, $10, count(*) FROM stored HAVING count(*) > 0
+                 SELECT $1, $8, $9, count(*) FROM stored HAVING count(*) > 0
                  ON CONFLICT (account_id, month, shard)
                  DO UPDATE SET completions = event_usage.completions + excluded.completions
                  RETURNING completions)
              SELECT (SELECT count(*) FROM stored),
                     (SELECT completions FROM mine),
                     (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
-                     WHERE account_id = $1 AND month = $9 AND shard <> $10)",
+                     WHERE account_id = $1 AND month = $8 AND shard <> $9)",
         )
         .bind(account.0)
         .bind(&definition_ids)
@@ -484,7 +446,6 @@ impl PostgresStore {
         .bind(&times)
         .bind(&uuids)
         .bind(&properties)
-        .bind(&bits)
         .bind(month_key(now))
         .bind(own)
         .fetch_one(&mut *tx)

@@ -42,11 +42,6 @@ const MIGRATIONS: &[Migration] = &[
         name: "event_completions",
         sql: include_str!("migrations/0004_event_completions.sql"),
     },
-    Migration {
-        version: 5,
-        name: "completion_property_bits",
-        sql: include_str!("migrations/0005_completion_property_bits.sql"),
-    },
 ];
 
 /// Any constant works; it only has to be the same on every node.
@@ -128,10 +123,6 @@ impl PostgresStore {
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
-        // No parallel query: its workers take milliseconds to start, and on a server answering
-        // many small requests at once they only compete with the other requests for the cores.
-        // (With it, the first page by property ran as a parallel scan of a whole event type.)
-        let options = options.options([("max_parallel_workers_per_gather", "0")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))
