@@ -411,12 +411,13 @@ impl PostgresStore {
             uuids.push(occurrence_id::encode(&completion.uuid));
             properties.push(completion.properties_json.as_str());
         }
-        // One statement for the whole batch and its count; rows keep the batch's order, so
-        // `seq` does too, and ON CONFLICT skips a uuid the event type already has (or had
-        // earlier in the batch). The usage shard is counted last, so that it stays locked only
-        // until the commit that follows, and not at all when nothing was stored.
+        // One statement for the whole batch and its count on this call's usage shard; rows keep
+        // the batch's order, so `seq` does too, and ON CONFLICT skips a uuid the event type
+        // already has (or had earlier in the batch). The shard row is counted last, so that it
+        // stays locked only until the commit that follows, and not at all when nothing was
+        // stored.
         let own = shard.unwrap_or(0);
-        let (stored, counted, others): (i64, Option<i64>, i64) = sqlx::query_as(
+        let (stored, counted): (i64, Option<i64>) = sqlx::query_as(
             "WITH stored AS (
                  INSERT INTO event_completions
                      (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
@@ -434,10 +435,7 @@ impl PostgresStore {
                  ON CONFLICT (account_id, month, shard)
                  DO UPDATE SET completions = event_usage.completions + excluded.completions
                  RETURNING completions)
-             SELECT (SELECT count(*) FROM stored),
-                    (SELECT completions FROM mine),
-                    (SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
-                     WHERE account_id = $1 AND month = $8 AND shard <> $9)",
+             SELECT (SELECT count(*) FROM stored), (SELECT completions FROM mine)",
         )
         .bind(account.0)
         .bind(&definition_ids)
@@ -454,9 +452,21 @@ impl PostgresStore {
         batch.stored = u64::try_from(stored).unwrap_or(0);
         batch.duplicates = completions.len() as u64 - batch.stored;
         if let Some(mine) = counted {
-            // Every other shard may hold one uncommitted increment (its row lock is held until
-            // that commit), of at most a call's worth. Within that margin of the quota, count
-            // exactly instead.
+            // The other shards, in a statement of its own: its snapshot is taken after this
+            // shard's row lock, so every increment committed by then is seen, and each other
+            // shard can hold at most one more, uncommitted (its row lock serializes them).
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(SUM(completions), 0)::BIGINT FROM event_usage
+                 WHERE account_id = $1 AND month = $2 AND shard <> $3",
+            )
+            .bind(account.0)
+            .bind(month_key(now))
+            .bind(own)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            // Every other shard may hold one uncommitted increment of at most a call's worth.
+            // Within that margin of the quota, count exactly instead.
             let in_flight = match shard {
                 Some(_) => (USAGE_SHARDS as i64 - 1) * MAX_COMPLETIONS_PER_CALL as i64,
                 None => 0,
