@@ -13,10 +13,10 @@
 //! an `event_completions` row per completion with the same columns (the uuid in its 16-byte
 //! stored form from `occurrence_id::encode`, the properties as the JSON object the server
 //! stores, on SQLite with their `property_bits`), `ON CONFLICT DO NOTHING`, and the
-//! `event_usage` upsert once per transaction, in
-//! transactions of `--batch` (500) rows. The completions are `events_load`'s (same generator,
-//! contact ids 1 to `--contacts` round robin, one definition id) and are built before the clock
-//! starts, as `events_load` builds its request bodies.
+//! `event_usage` upsert once per transaction, in transactions of `--batch` (500) rows. The
+//! completions are `events_load`'s (same generator, contact ids 1 to `--contacts` round robin,
+//! one definition id) and are built before the clock starts, as `events_load` builds its request
+//! bodies.
 //!
 //! - SQLite: one connection with the writer's pragmas (WAL, `synchronous=FULL`, foreign keys),
 //!   one transaction after another, a prepared INSERT per row as the store does.
