@@ -486,23 +486,44 @@ async fn the_monthly_quota_allows_its_limit_and_refuses_one_more(fx: &Fixture) {
 
 async fn racing_batches_never_exceed_the_monthly_quota(fx: &Fixture) {
     let s = Arc::new(setup(fx, 1).await);
+    let accepted = race_batches(&s, 8, 3, 10, "r").await;
+    assert_eq!(accepted, 9, "three batches of three fit under 10");
+    assert_eq!(query(&s, by_type(&s, 100)).await.items.len(), 9);
+    assert_eq!(
+        s.store
+            .monthly_completions(s.account, Utc::now())
+            .await
+            .unwrap(),
+        9
+    );
+}
+
+/// Sends `batches` batches of `size` completions at once against a monthly `quota`; each is
+/// stored whole or refused for the quota. Returns how many completions were stored.
+async fn race_batches(
+    s: &Arc<Setup>,
+    batches: usize,
+    size: i64,
+    quota: u64,
+    prefix: &'static str,
+) -> u64 {
     let mut tasks = Vec::new();
-    for i in 0..8 {
-        let s = Arc::clone(&s);
+    for i in 0..batches {
+        let s = Arc::clone(s);
         tasks.push(tokio::spawn(async move {
-            let batch = (0..3)
+            let batch = (0..size)
                 .map(|j| {
                     completion(
                         &s,
                         RecordRef::Id(s.contacts[0]),
                         j,
-                        &format!("r{i}-{j}"),
+                        &format!("{prefix}{i}-{j}"),
                         &[],
                     )
                 })
                 .collect();
             s.store
-                .store_completions(s.account, batch, 10, Utc::now())
+                .store_completions(s.account, batch, quota, Utc::now())
                 .await
         }));
     }
@@ -514,15 +535,7 @@ async fn racing_batches_never_exceed_the_monthly_quota(fx: &Fixture) {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(accepted, 9, "three batches of three fit under 10");
-    assert_eq!(query(&s, by_type(&s, 100)).await.items.len(), 9);
-    assert_eq!(
-        s.store
-            .monthly_completions(s.account, Utc::now())
-            .await
-            .unwrap(),
-        9
-    );
+    accepted
 }
 
 async fn filters_by_uuid_property_and_time(fx: &Fixture) {
@@ -842,34 +855,7 @@ async fn accounts_see_only_their_own_completions(fx: &Fixture) {
 /// it, exactly. Twenty racing batches of 500 against 8,500 fill it exactly.
 async fn racing_full_batches_fill_the_quota_exactly(fx: &Fixture) {
     let s = Arc::new(setup(fx, 1).await);
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let s = Arc::clone(&s);
-        tasks.push(tokio::spawn(async move {
-            let batch = (0..500)
-                .map(|j| {
-                    completion(
-                        &s,
-                        RecordRef::Id(s.contacts[0]),
-                        j,
-                        &format!("f{i}-{j}"),
-                        &[],
-                    )
-                })
-                .collect();
-            s.store
-                .store_completions(s.account, batch, 8_500, Utc::now())
-                .await
-        }));
-    }
-    let mut accepted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(Ok(b)) => accepted += b.stored,
-            Err(StoreError::QuotaExceeded { .. }) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let accepted = race_batches(&s, 20, 500, 8_500, "f").await;
     assert_eq!(accepted, 8_500);
     assert_eq!(
         s.store
