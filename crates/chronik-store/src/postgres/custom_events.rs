@@ -417,6 +417,7 @@ impl PostgresStore {
         // stays locked only until the commit that follows, and not at all when nothing was
         // stored.
         let own = shard.unwrap_or(0);
+        let month = month_key(now);
         let (stored, counted): (i64, Option<i64>) = sqlx::query_as(
             "WITH stored AS (
                  INSERT INTO event_completions
@@ -444,7 +445,7 @@ impl PostgresStore {
         .bind(&times)
         .bind(&uuids)
         .bind(&properties)
-        .bind(month_key(now))
+        .bind(month)
         .bind(own)
         .fetch_one(&mut *tx)
         .await
@@ -460,7 +461,7 @@ impl PostgresStore {
                  WHERE account_id = $1 AND month = $2 AND shard <> $3",
             )
             .bind(account.0)
-            .bind(month_key(now))
+            .bind(month)
             .bind(own)
             .fetch_one(&mut *tx)
             .await
