@@ -12,7 +12,9 @@
 //! compact form of [`crate::occurrence_id`], the properties as one JSON object, and an insert
 //! sequence number that breaks ties in time order. Three indexes serve the writes and the reads
 //! (by occurrence id, by record, by event type); `event_usage` counts each account's
-//! completions per calendar month for the quota.
+//! completions per calendar month for the quota. On SQLite a completion is first staged without
+//! indexes and copied into `event_completions` in the background (`sqlite/completion_log.rs`);
+//! reads see both.
 
 use std::collections::BTreeMap;
 
@@ -290,6 +292,14 @@ impl QueryPlan {
             "DESC"
         } else {
             "ASC"
+        }
+    }
+
+    /// Puts rows fetched from several places into the order of travel.
+    pub fn sort(&self, items: &mut [StoredCompletion]) {
+        items.sort_unstable_by_key(|c| (c.cursor.occurred_at_ms, c.cursor.seq));
+        if self.travel_descending {
+            items.reverse();
         }
     }
 

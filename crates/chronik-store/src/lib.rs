@@ -38,6 +38,15 @@ pub trait Store: TenancyStore + CrmStore + CustomEventStore + Send + Sync {
 
     /// Checks that the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Waits until the work the store does in the background after answering has caught up
+    /// with every write answered before the call (SQLite: merging staged completions into the
+    /// indexed table, and applying deletions to it). Reads never need it: they see every
+    /// answered write either way. Tests use it to read the indexed side too, the benchmark to
+    /// measure a settled store.
+    async fn settle(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Where the data lives, as the operator configured it.

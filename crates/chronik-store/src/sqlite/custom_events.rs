@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use super::completion_log::{self, ATTACHED};
 use super::tenancy::contact_by_email;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::custom_events::*;
@@ -203,27 +204,19 @@ impl CustomEventStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.write(move |conn| {
-            let deleted = conn
+        self.write_staging(move |conn, log| {
+            let deleted: Option<i64> = conn
                 .prepare_cached(
                     "UPDATE event_definitions SET deleted_at = ?3, updated_at = ?3
-                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL",
+                     WHERE account_id = ?1 AND name = ?2 AND deleted_at IS NULL
+                     RETURNING definition_id",
                 )
                 .map_err(db)?
-                .execute(params![account.0, name, ms(now)])
+                .query_row(params![account.0, name, ms(now)], |r| r.get(0))
+                .optional()
                 .map_err(db)?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
-            conn.prepare_cached(
-                "DELETE FROM event_completions WHERE account_id = ?1 AND definition_id =
-                     (SELECT definition_id FROM event_definitions
-                      WHERE account_id = ?1 AND name = ?2)",
-            )
-            .map_err(db)?
-            .execute(params![account.0, name])
-            .map_err(db)?;
-            Ok(())
+            let definition = deleted.ok_or(StoreError::NotFound)?;
+            completion_log::purge(conn, log, account.0, Some(definition))
         })
         .await
     }
@@ -241,7 +234,7 @@ impl CustomEventStore for SqliteStore {
             .iter()
             .map(|c| property_bits::of_json(&c.properties_json))
             .collect();
-        self.write(move |conn| {
+        self.write_staging(move |conn, log| {
             account_exists(conn, account)?;
             let mut batch = StoredBatch::default();
             let records = match resolve_records(conn, account, &completions)? {
@@ -249,13 +242,12 @@ impl CustomEventStore for SqliteStore {
                 Err(refusal) => return Ok(Err(refusal)),
             };
             let mut created: HashMap<String, i64> = HashMap::new();
-            let mut insert = conn
+            let mut stage = conn
                 .prepare_cached(
-                    "INSERT INTO event_completions
-                         (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
-                          properties, property_bits)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT DO NOTHING",
+                    "INSERT INTO event_completions_staged
+                         (seq, account_id, definition_id, object_type_id, object_id, occurred_at,
+                          uuid, properties, property_bits)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(db)?;
             for ((completion, record), bits) in completions.iter().zip(records).zip(&bits) {
@@ -271,23 +263,26 @@ impl CustomEventStore for SqliteStore {
                         }
                     },
                 };
-                let inserted = insert
+                let uuid = occurrence_id::encode(&completion.uuid);
+                if log.knows(conn, account.0, completion.definition_id, &uuid)? {
+                    batch.duplicates += 1;
+                    continue;
+                }
+                let seq = log.stage(account.0, completion.definition_id, &uuid);
+                stage
                     .execute(params![
+                        seq,
                         account.0,
                         completion.definition_id,
                         completion.object_type_id,
                         object_id,
                         ms(completion.occurred_at),
-                        occurrence_id::encode(&completion.uuid),
+                        uuid,
                         completion.properties_json,
                         bits,
                     ])
                     .map_err(db)?;
-                if inserted == 1 {
-                    batch.stored += 1;
-                } else {
-                    batch.duplicates += 1;
-                }
+                batch.stored += 1;
             }
             if batch.stored > 0 {
                 let used: i64 = conn
@@ -325,74 +320,28 @@ impl CustomEventStore for SqliteStore {
         let query = query.clone();
         self.read(move |conn| {
             let plan = QueryPlan::new(&query);
-            let mut sql = String::from(
-                "SELECT seq, definition_id, object_type_id, object_id, occurred_at, uuid, properties
-                 FROM event_completions WHERE account_id = ?",
-            );
-            let mut args: Vec<Value> = vec![Value::Integer(account.0)];
-            if let Some(id) = query.definition_id {
-                sql.push_str(" AND definition_id = ?");
-                args.push(Value::Integer(id));
-            }
-            if let Some((type_id, id)) = &query.record {
-                sql.push_str(" AND object_type_id = ? AND object_id = ?");
-                args.push(Value::Text(type_id.clone()));
-                args.push(Value::Integer(id.0));
-            }
-            if !query.uuids.is_empty() {
-                sql.push_str(" AND uuid IN (");
-                sql.push_str(&vec!["?"; query.uuids.len()].join(", "));
-                sql.push(')');
-                args.extend(
-                    query
-                        .uuids
-                        .iter()
-                        .map(|u| Value::Blob(occurrence_id::encode(u))),
-                );
-            }
-            if !query.properties.is_empty() {
-                // Checked in the event-type index, before the row is read.
-                let mask = property_bits::of_pairs(
-                    query
-                        .properties
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_str())),
-                );
-                sql.push_str(" AND (property_bits IS NULL OR property_bits & ? = ?)");
-                args.extend([Value::Integer(mask), Value::Integer(mask)]);
-            }
-            for (name, value) in &query.properties {
-                sql.push_str(" AND json_extract(properties, ?) = ?");
-                args.push(Value::Text(json_path(name)));
-                args.push(Value::Text(value.clone()));
-            }
-            if let Some(t) = query.occurred_after {
-                sql.push_str(" AND occurred_at >= ?");
-                args.push(Value::Integer(ms(t)));
-            }
-            if let Some(t) = query.occurred_before {
-                sql.push_str(" AND occurred_at <= ?");
-                args.push(Value::Integer(ms(t)));
-            }
-            if let Some(c) = plan.cursor {
-                let cmp = plan.cmp();
-                sql.push_str(&format!(
-                    " AND (occurred_at {cmp} ? OR (occurred_at = ? AND seq {cmp} ?))"
-                ));
-                args.extend([
-                    Value::Integer(c.occurred_at_ms),
-                    Value::Integer(c.occurred_at_ms),
-                    Value::Integer(c.seq),
-                ]);
-            }
-            let dir = plan.dir();
-            sql.push_str(&format!(" ORDER BY occurred_at {dir}, seq {dir} LIMIT ?"));
-            args.push(Value::Integer(query.limit as i64 + 1));
-            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-            let rows = stmt
-                .query_map(params_from_iter(args), completion_row)
-                .map_err(db)?;
-            let items = rows.collect::<Result<Vec<_>, _>>().map_err(db)?;
+            // One read transaction: the main file's snapshot first (see completion_log.rs).
+            let read = conn.unchecked_transaction().map_err(db)?;
+            let view = completion_log::reader_view(&read, account.0)?;
+            let mut items = select_completions(
+                &read,
+                &format!("{ATTACHED}.event_completions"),
+                account,
+                &query,
+                &plan,
+                Tail::Indexed(&view.purges),
+            )?;
+            items.extend(select_completions(
+                &read,
+                "main.event_completions_staged",
+                account,
+                &query,
+                &plan,
+                Tail::Staged(view.merged_through),
+            )?);
+            read.finish().map_err(db)?;
+            plan.sort(&mut items);
+            items.truncate(query.limit + 1);
             Ok(plan.page(items, query.limit))
         })
         .await
@@ -504,6 +453,114 @@ fn resolve_records<'a>(
     } else {
         Ok(Err(BatchRefusal::RecordsNotFound(missing)))
     }
+}
+
+/// Which completions of a table [`select_completions`] reads besides the query's.
+enum Tail<'a> {
+    /// The indexed table, without what purges not yet applied cover (a definition's, or the
+    /// account's, up to a `seq`).
+    Indexed(&'a [(Option<i64>, i64)]),
+    /// The staging table, past the last `seq` merged (a range of its rowid).
+    Staged(i64),
+}
+
+/// The first `limit + 1` completions of `table` that `query` asks for, in the plan's order.
+fn select_completions(
+    conn: &Connection,
+    table: &str,
+    account: AccountId,
+    query: &CompletionQuery,
+    plan: &QueryPlan,
+    tail: Tail<'_>,
+) -> Result<Vec<StoredCompletion>, StoreError> {
+    let mut sql = format!(
+        "SELECT seq, definition_id, object_type_id, object_id, occurred_at, uuid, properties
+         FROM {table} WHERE account_id = ?"
+    );
+    let mut args: Vec<Value> = vec![Value::Integer(account.0)];
+    match tail {
+        Tail::Indexed(purges) => {
+            for (definition, through) in purges {
+                match definition {
+                    Some(id) => {
+                        sql.push_str(" AND NOT (definition_id = ? AND seq <= ?)");
+                        args.extend([Value::Integer(*id), Value::Integer(*through)]);
+                    }
+                    None => {
+                        sql.push_str(" AND seq > ?");
+                        args.push(Value::Integer(*through));
+                    }
+                }
+            }
+        }
+        Tail::Staged(merged_through) => {
+            sql.push_str(" AND seq > ?");
+            args.push(Value::Integer(merged_through));
+        }
+    }
+    if let Some(id) = query.definition_id {
+        sql.push_str(" AND definition_id = ?");
+        args.push(Value::Integer(id));
+    }
+    if let Some((type_id, id)) = &query.record {
+        sql.push_str(" AND object_type_id = ? AND object_id = ?");
+        args.push(Value::Text(type_id.clone()));
+        args.push(Value::Integer(id.0));
+    }
+    if !query.uuids.is_empty() {
+        sql.push_str(" AND uuid IN (");
+        sql.push_str(&vec!["?"; query.uuids.len()].join(", "));
+        sql.push(')');
+        args.extend(
+            query
+                .uuids
+                .iter()
+                .map(|u| Value::Blob(occurrence_id::encode(u))),
+        );
+    }
+    if !query.properties.is_empty() {
+        // Checked in the event-type index, before the row is read.
+        let mask = property_bits::of_pairs(
+            query
+                .properties
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+        sql.push_str(" AND (property_bits IS NULL OR property_bits & ? = ?)");
+        args.extend([Value::Integer(mask), Value::Integer(mask)]);
+    }
+    for (name, value) in &query.properties {
+        sql.push_str(" AND json_extract(properties, ?) = ?");
+        args.push(Value::Text(json_path(name)));
+        args.push(Value::Text(value.clone()));
+    }
+    if let Some(t) = query.occurred_after {
+        sql.push_str(" AND occurred_at >= ?");
+        args.push(Value::Integer(ms(t)));
+    }
+    if let Some(t) = query.occurred_before {
+        sql.push_str(" AND occurred_at <= ?");
+        args.push(Value::Integer(ms(t)));
+    }
+    if let Some(c) = plan.cursor {
+        let cmp = plan.cmp();
+        sql.push_str(&format!(
+            " AND (occurred_at {cmp} ? OR (occurred_at = ? AND seq {cmp} ?))"
+        ));
+        args.extend([
+            Value::Integer(c.occurred_at_ms),
+            Value::Integer(c.occurred_at_ms),
+            Value::Integer(c.seq),
+        ]);
+    }
+    let dir = plan.dir();
+    sql.push_str(&format!(" ORDER BY occurred_at {dir}, seq {dir} LIMIT ?"));
+    args.push(Value::Integer(query.limit as i64 + 1));
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), completion_row)
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
 }
 
 /// The SQLite JSON path of a top-level property (names are `a-z0-9_`, checked by the caller;

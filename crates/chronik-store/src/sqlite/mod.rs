@@ -15,9 +15,13 @@
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
 //! as in `postgres/`.
 
+mod completion_log;
 mod crm;
 mod custom_events;
 mod tenancy;
+
+use completion_log::{CompletionLog, LogShared};
+pub use completion_log::{COMPLETIONS_FILE, MAX_STAGED};
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -132,6 +136,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "completion_property_bits",
         sql: include_str!("migrations/0005_completion_property_bits.sql"),
     },
+    Migration {
+        version: 6,
+        name: "staged_completions",
+        sql: include_str!("migrations/0006_staged_completions.sql"),
+    },
 ];
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
@@ -141,13 +150,25 @@ struct Outcome {
     finish: Finish,
 }
 
-type Job = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
+/// What the writer thread owns: the write connection and the staged completions' state.
+struct Writer {
+    conn: Connection,
+    log: CompletionLog,
+}
 
-/// The SQLite store: a writer thread and a pool of read connections on one database file.
+type Job = Box<dyn FnOnce(&mut Writer) -> Outcome + Send>;
+
+/// How long the writer waits for the merger when [`MAX_STAGED`] completions are staged, before
+/// it writes anyway (and warns: the merger is failing).
+const MERGER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The SQLite store: a writer thread and a pool of read connections on the database file, and
+/// the completion merger on the indexed completions' file.
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
-    /// Dropped with the store, which stops the checkpointer thread.
+    /// Dropped with the store, which stops the checkpointer and merger threads.
     _checkpointer: std::sync::mpsc::Sender<()>,
+    _merger: std::sync::mpsc::Sender<()>,
     readers: Arc<ReaderPool>,
     read_permits: Arc<tokio::sync::Semaphore>,
     /// The checkpointer's requests for WAL restarts, shared with the writer thread.
@@ -156,6 +177,7 @@ pub struct SqliteStore {
 
 struct ReaderPool {
     path: PathBuf,
+    indexed_path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -164,7 +186,7 @@ impl ReaderPool {
         let pooled = self.idle.lock().map_err(|_| poisoned())?.pop();
         match pooled {
             Some(conn) => Ok(conn),
-            None => open_reader(&self.path),
+            None => open_reader(&self.path, &self.indexed_path),
         }
     }
 
@@ -181,7 +203,9 @@ fn poisoned() -> StoreError {
     StoreError::internal("a store lock was poisoned by a panic")
 }
 
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+/// A read connection on the database file, with the indexed completions' file attached (read
+/// only, as the main file) under [`completion_log::ATTACHED`].
+fn open_reader(path: &Path, indexed_path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -189,8 +213,17 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     .map_err(StoreError::internal)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(StoreError::internal)?;
-    conn.execute_batch(&format!("PRAGMA mmap_size = {READER_MMAP_BYTES};"))
-        .map_err(StoreError::internal)?;
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS {}", completion_log::ATTACHED),
+        [indexed_path.to_string_lossy()],
+    )
+    .map_err(StoreError::internal)?;
+    conn.execute_batch(&format!(
+        "PRAGMA main.mmap_size = {READER_MMAP_BYTES};
+         PRAGMA {}.mmap_size = {READER_MMAP_BYTES};",
+        completion_log::ATTACHED
+    ))
+    .map_err(StoreError::internal)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
 }
@@ -336,7 +369,7 @@ fn run_checkpointer(path: &Path, restart: &Restart, stop: std::sync::mpsc::Recei
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -352,7 +385,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             |r| r.get(0),
         )
         .map_err(StoreError::internal)?;
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in migrations.iter().filter(|m| m.version > current) {
         let tx = conn.transaction().map_err(StoreError::internal)?;
         tx.execute_batch(m.sql).map_err(StoreError::internal)?;
         tx.execute(
@@ -375,46 +408,56 @@ impl SqliteStore {
     /// the writer thread.
     pub async fn open(data_dir: PathBuf) -> Result<Self, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
+        let indexed_path = data_dir.join(COMPLETIONS_FILE);
         let (tx, rx) = mpsc::channel::<Job>(WRITE_QUEUE_CAPACITY);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let writer_path = path.clone();
         let restart = Arc::new(Restart::default());
-        let writer_restart = Arc::clone(&restart);
+        let shared = Arc::new(LogShared::default());
         std::thread::Builder::new()
             .name("chronik-sqlite-writer".into())
-            .spawn(move || {
-                let opened = std::fs::create_dir_all(&data_dir)
-                    .map_err(StoreError::internal)
-                    .and_then(|()| open_writer(&writer_path))
-                    .and_then(|mut conn| migrate(&mut conn).map(|()| conn));
-                match opened {
-                    Ok(conn) => {
-                        let _ = ready_tx.send(Ok(()));
-                        run_writer(conn, rx, &writer_restart);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+            .spawn({
+                let (path, indexed_path) = (path.clone(), indexed_path.clone());
+                let (restart, shared) = (Arc::clone(&restart), Arc::clone(&shared));
+                move || {
+                    let opened = open_files(&data_dir, &path, &indexed_path, shared);
+                    match opened {
+                        Ok((writer, merger)) => {
+                            let _ = ready_tx.send(Ok(merger));
+                            run_writer(writer, rx, &restart);
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
                     }
                 }
             })
             .map_err(StoreError::internal)?;
-        ready_rx
+        let merger_conn = ready_rx
             .await
             .map_err(|_| StoreError::internal("the SQLite writer thread died"))??;
         let (stop_tx, stop_rx) = std::sync::mpsc::channel();
-        let checkpoint_path = path.clone();
         std::thread::Builder::new()
             .name("chronik-sqlite-checkpointer".into())
             .spawn({
-                let restart = Arc::clone(&restart);
-                move || run_checkpointer(&checkpoint_path, &restart, stop_rx)
+                let (path, restart) = (path.clone(), Arc::clone(&restart));
+                move || run_checkpointer(&path, &restart, stop_rx)
+            })
+            .map_err(StoreError::internal)?;
+        let (stop_merger_tx, stop_merger_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("chronik-sqlite-merger".into())
+            .spawn({
+                let path = path.clone();
+                move || completion_log::run_merger(&path, merger_conn, &shared, stop_merger_rx)
             })
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
             writer: tx,
             _checkpointer: stop_tx,
+            _merger: stop_merger_tx,
             readers: Arc::new(ReaderPool {
                 path,
+                indexed_path,
                 idle: Mutex::new(Vec::new()),
             }),
             read_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_READS)),
@@ -439,9 +482,20 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_staging(move |conn, _| f(conn)).await
+    }
+
+    /// [`Self::write`] for jobs that stage or delete completions (see `completion_log.rs`).
+    async fn write_staging<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut CompletionLog) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply_tx, reply_rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
+        let job: Job = Box::new(move |writer: &mut Writer| {
+            let Writer { conn, log } = writer;
+            let run = AssertUnwindSafe(|| f(conn, log));
+            let result = match std::panic::catch_unwind(run) {
                 Ok(r) => r,
                 Err(_) => Err(StoreError::internal("a write job panicked")),
             };
@@ -492,7 +546,23 @@ impl SqliteStore {
     }
 }
 
-fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
+/// Opens and migrates both files on the writer thread: the writer's state, and the merger's
+/// connection to the indexed completions.
+fn open_files(
+    data_dir: &Path,
+    path: &Path,
+    indexed_path: &Path,
+    shared: Arc<LogShared>,
+) -> Result<(Writer, Connection), StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(StoreError::internal)?;
+    let mut conn = open_writer(path)?;
+    migrate(&mut conn, MIGRATIONS)?;
+    let merger = completion_log::open_indexed(indexed_path)?;
+    let log = CompletionLog::open(&conn, indexed_path, shared)?;
+    Ok((Writer { conn, log }, merger))
+}
+
+fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_COMMIT_JOBS {
@@ -501,9 +571,18 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, restart: &Restart) 
                 Err(_) => break,
             }
         }
-        run_group(&conn, jobs);
+        if !writer.log.wait_for_merger(MERGER_WAIT) {
+            tracing::warn!(
+                limit = MAX_STAGED,
+                "the completion merger is not keeping up; writing past the staging limit"
+            );
+        }
+        run_group(&mut writer, jobs);
+        if let Err(e) = writer.log.delete_merged(&writer.conn) {
+            tracing::warn!(error = %e, "deleting merged completions failed; retrying later");
+        }
         if restart.take() {
-            if let Err(e) = restart_wal(&conn) {
+            if let Err(e) = restart_wal(&writer.conn) {
                 tracing::warn!(error = %e, "sqlite WAL restart failed; the checkpointer asks again");
             }
         }
@@ -511,24 +590,36 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, restart: &Restart) 
     tracing::info!("sqlite writer stopped");
 }
 
-fn run_group(conn: &Connection, jobs: Vec<Job>) {
+fn run_group(writer: &mut Writer, jobs: Vec<Job>) {
     let batch = jobs.len();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let message = e.to_string();
-        tracing::error!(error = %message, "sqlite could not begin a transaction");
+    let begun = writer
+        .conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(StoreError::internal)
+        .and_then(|()| {
+            writer.log.begin_group().inspect_err(|_| {
+                let _ = writer.conn.execute_batch("ROLLBACK");
+            })
+        });
+    if let Err(e) = begun {
+        tracing::error!(error = %e, "sqlite could not begin a transaction");
         // Never run a job outside a transaction. Dropping the jobs drops their reply senders,
         // so every caller gets an error instead of an acknowledgement.
         drop(jobs);
         return;
     }
-    let before = conn.total_changes();
+    let before = writer.conn.total_changes();
     let mut finishes = Vec::with_capacity(batch);
     for job in jobs {
-        let savepoint = conn.execute_batch("SAVEPOINT job");
-        let outcome = job(conn);
+        let mark = writer.log.mark();
+        let savepoint = writer.conn.execute_batch("SAVEPOINT job");
+        let outcome = job(writer);
         let restored = match (&savepoint, outcome.failed) {
-            (Ok(()), true) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
-            (Ok(()), false) => conn.execute_batch("RELEASE job"),
+            (Ok(()), true) => {
+                writer.log.undo_since(mark);
+                writer.conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            }
+            (Ok(()), false) => writer.conn.execute_batch("RELEASE job"),
             (Err(_), _) => Ok(()),
         };
         if let Err(e) = savepoint.and(restored) {
@@ -536,6 +627,7 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
         }
         finishes.push(outcome.finish);
     }
+    let conn = &writer.conn;
     let rows = conn.total_changes().saturating_sub(before);
     let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
     match &committed {
@@ -551,6 +643,7 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
         }
     }
+    writer.log.end_group(committed.is_ok());
     let commit_error = committed.err();
     for finish in finishes {
         finish(commit_error.clone());
@@ -617,11 +710,73 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn settle(&self) -> Result<(), StoreError> {
+        // Through the writer, so that every write answered before is committed.
+        let target = self.write(completion_log::merge_target).await?;
+        let started = std::time::Instant::now();
+        loop {
+            let (merged, purged) = self.read(completion_log::merge_progress).await?;
+            if merged >= target.0 && purged >= target.1 {
+                return Ok(());
+            }
+            if started.elapsed() > SETTLE_LIMIT {
+                return Err(StoreError::Unavailable(
+                    "the completion merger did not catch up".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
+
+/// How long [`Store::settle`] waits for the merger.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CompletionQuery, CustomEventStore};
+
+    /// A database from before completions were staged keeps its completions: they become the
+    /// first staged ones, readable at once and after the merger has copied them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn completions_stored_before_staging_are_kept() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        {
+            let mut conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("opens");
+            migrate(&mut conn, &MIGRATIONS[..5]).expect("the migrations before staging");
+            conn.execute(
+                "INSERT INTO event_completions (account_id, definition_id, object_type_id,
+                     object_id, occurred_at, uuid, properties, property_bits)
+                 VALUES (1, 7, '0-1', 3, 1000, x'00112233445566778899aabbccddeeff', '{}', 0)",
+                [],
+            )
+            .expect("an old completion");
+        }
+        let store = SqliteStore::open(dir.path().to_path_buf())
+            .await
+            .expect("the store opens and migrates");
+        let query = CompletionQuery {
+            definition_id: Some(7),
+            limit: 10,
+            ..Default::default()
+        };
+        for settled in [false, true] {
+            if settled {
+                store.settle().await.expect("the merger catches up");
+            }
+            let page = store
+                .query_completions(AccountId(1), &query)
+                .await
+                .expect("reads");
+            assert_eq!(page.items.len(), 1, "settled={settled}");
+            assert_eq!(
+                page.items[0].uuid, "00112233-4455-6677-8899-aabbccddeeff",
+                "settled={settled}"
+            );
+        }
+    }
 
     /// Under a steady stream of commits (a passive checkpoint rarely finds the writer idle, so
     /// the WAL seldom starts over by itself) the WAL file stays near the restart size instead

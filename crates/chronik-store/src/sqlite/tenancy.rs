@@ -6,6 +6,7 @@ use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::completion_log;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::tenancy::*;
 use crate::StoreError;
@@ -524,11 +525,11 @@ impl TenancyStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(account = %account))]
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError> {
-        self.write(move |conn| {
+        self.write_staging(move |conn, log| {
             account_exists(conn, account)?;
             // Records and events only: schemas, property and event definitions stay.
+            completion_log::purge(conn, log, account.0, None)?;
             for table in [
-                "event_completions",
                 "event_usage",
                 "visitor_tokens",
                 "crm_unique_values",

@@ -1,7 +1,9 @@
 //! Custom event completion cases: storing a batch with its records resolved (by id, email,
 //! utk, unique value), uuid idempotency (also under racing duplicates), the monthly quota (also
 //! under racing batches), reading back with every filter, cursor paging that stays stable while
-//! completions arrive, and what deleting a definition or resetting an account removes.
+//! completions arrive, and what deleting a definition or resetting an account removes; all of it
+//! the same before and after the store has settled (on SQLite, completions are staged first and
+//! merged into the indexed table in the background).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ conformance!(
     paging_back_with_before_returns_the_previous_page,
     deleting_a_definition_or_resetting_the_account_removes_completions,
     accounts_see_only_their_own_completions,
+    completions_read_alike_before_and_after_the_store_settles,
+    deletions_hold_before_and_after_the_store_settles,
 );
 
 type Props = BTreeMap<String, String>;
@@ -97,6 +101,17 @@ async fn setup(fx: &Fixture, contacts: usize) -> Setup {
         definition,
         contacts,
     }
+}
+
+/// A second definition in the setup's account: its id.
+async fn another_definition(s: &Setup, name: &str) -> i64 {
+    s.store
+        .create_event_definition(s.account, &definition(name), 500, Utc::now())
+        .await
+        .unwrap()
+        .id
+        .parse()
+        .unwrap()
 }
 
 fn completion(
@@ -372,14 +387,7 @@ async fn a_repeated_uuid_stores_nothing_and_is_counted(fx: &Fixture) {
     );
 
     // The same uuid in another event type is another completion.
-    let other: i64 = s
-        .store
-        .create_event_definition(s.account, &definition("other"), 500, Utc::now())
-        .await
-        .unwrap()
-        .id
-        .parse()
-        .unwrap();
+    let other = another_definition(&s, "other").await;
     let mut in_other = completion(&s, RecordRef::Id(c), 4, "same", &[]);
     in_other.definition_id = other;
     assert_eq!(store(&s, vec![in_other]).await.stored, 1);
@@ -770,14 +778,7 @@ async fn deleting_a_definition_or_resetting_the_account_removes_completions(fx: 
     let s = setup(fx, 1).await;
     let c = s.contacts[0];
     store(&s, vec![completion(&s, RecordRef::Id(c), 1, "d1", &[])]).await;
-    let other: i64 = s
-        .store
-        .create_event_definition(s.account, &definition("kept"), 500, Utc::now())
-        .await
-        .unwrap()
-        .id
-        .parse()
-        .unwrap();
+    let other = another_definition(&s, "kept").await;
     let mut kept = completion(&s, RecordRef::Id(c), 2, "k1", &[]);
     kept.definition_id = other;
     store(&s, vec![kept]).await;
@@ -864,4 +865,198 @@ async fn racing_full_batches_fill_the_quota_exactly(fx: &Fixture) {
             .unwrap(),
         8_500
     );
+}
+
+/// Every read a page can ask for, paged through in both directions: what the store answers.
+async fn every_read(s: &Setup) -> Vec<Vec<String>> {
+    let mut reads = Vec::new();
+    let berlin = vec![("hs_city".to_string(), "Berlin".to_string())];
+    let queries = [
+        by_type(s, 3),
+        CompletionQuery {
+            record: Some(("0-1".into(), s.contacts[0])),
+            limit: 3,
+            ..Default::default()
+        },
+        CompletionQuery {
+            properties: berlin,
+            ..by_type(s, 2)
+        },
+        CompletionQuery {
+            uuids: vec!["m1".into(), "n2".into(), "n5".into()],
+            limit: 10,
+            ..Default::default()
+        },
+        CompletionQuery {
+            occurred_after: Some(t(10)),
+            occurred_before: Some(t(40)),
+            ..by_type(s, 10)
+        },
+    ];
+    for q in queries {
+        for descending in [false, true] {
+            let mut q = CompletionQuery {
+                descending,
+                ..q.clone()
+            };
+            let mut seen = Vec::new();
+            loop {
+                let page = query(s, q.clone()).await;
+                seen.extend(page.items.iter().map(|c| c.uuid.clone()));
+                if !page.more {
+                    break;
+                }
+                q.after = Some(page.items.last().unwrap().cursor);
+            }
+            reads.push(seen);
+        }
+    }
+    reads
+}
+
+/// Six completions a call, two contacts, at `offset`, `offset + 10`, … ms, every third in Berlin.
+fn six(s: &Setup, prefix: &str, offset: i64) -> Vec<NewCompletion> {
+    (0..6)
+        .map(|i| {
+            let city = if i % 3 == 0 { "Berlin" } else { "Paris" };
+            completion(
+                s,
+                RecordRef::Id(s.contacts[i as usize % 2]),
+                i * 10 + offset,
+                &format!("{prefix}{i}"),
+                &[("hs_city", city)],
+            )
+        })
+        .collect()
+}
+
+async fn completions_read_alike_before_and_after_the_store_settles(fx: &Fixture) {
+    let s = setup(fx, 2).await;
+    store(&s, six(&s, "m", 0)).await;
+    s.store.settle().await.unwrap();
+    // Interleaved in time with the settled ones, and read before they settle.
+    store(&s, six(&s, "n", 5)).await;
+    let before = every_read(&s).await;
+    let mut all: Vec<String> = (0..6)
+        .flat_map(|i| [format!("m{i}"), format!("n{i}")])
+        .collect();
+    assert_eq!(before[0], all, "by type, oldest first, both halves merged");
+    all.reverse();
+    assert_eq!(before[1], all, "by type, newest first");
+    assert_eq!(
+        before[2],
+        ["m0", "n0", "m2", "n2", "m4", "n4"],
+        "one contact"
+    );
+    assert_eq!(before[4], ["m0", "n0", "m3", "n3"], "Berlin");
+    assert_eq!(before[6], ["m1", "n2", "n5"], "by occurrence id");
+    assert_eq!(
+        before[8],
+        ["m1", "n1", "m2", "n2", "m3", "n3", "m4"],
+        "a time range, both ends included"
+    );
+    s.store.settle().await.unwrap();
+    assert_eq!(
+        every_read(&s).await,
+        before,
+        "the same answers once settled"
+    );
+
+    // An occurrence id is taken whether its completion is settled or not, and after a restart.
+    let again = |s: &Setup| vec![six(s, "m", 1).remove(3), six(s, "n", 1).remove(4)];
+    store(&s, six(&s, "p", 7)).await;
+    assert_eq!(store(&s, again(&s)).await.duplicates, 2);
+    let Setup {
+        store: opened,
+        account,
+        definition,
+        contacts,
+    } = s;
+    drop(opened);
+    let s = Setup {
+        store: fx.open().await,
+        account,
+        definition,
+        contacts,
+    };
+    let mut repeated = again(&s);
+    repeated.push(six(&s, "p", 1).remove(5));
+    assert_eq!(store(&s, repeated.clone()).await.duplicates, 3);
+    s.store.settle().await.unwrap();
+    assert_eq!(store(&s, repeated).await.duplicates, 3);
+    let fresh = store(
+        &s,
+        vec![completion(&s, RecordRef::Id(s.contacts[0]), 99, "q", &[])],
+    )
+    .await;
+    assert_eq!(fresh.stored, 1);
+    let page = query(&s, by_type(&s, 100)).await;
+    assert_eq!(page.items.len(), 19, "12 + 6 + 1, each once");
+    let seqs: Vec<i64> = page.items.iter().map(|c| c.cursor.seq).collect();
+    let mut unique = seqs.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seqs.len(), "sequence numbers are not reused");
+}
+
+async fn deletions_hold_before_and_after_the_store_settles(fx: &Fixture) {
+    let s = setup(fx, 2).await;
+    let kept = another_definition(&s, "kept").await;
+    let in_kept = |s: &Setup, uuid: &str, at: i64| {
+        let mut c = completion(s, RecordRef::Id(s.contacts[0]), at, uuid, &[]);
+        c.definition_id = kept;
+        c
+    };
+    store(&s, six(&s, "m", 0)).await;
+    store(&s, vec![in_kept(&s, "k1", 1)]).await;
+    s.store.settle().await.unwrap();
+    store(&s, six(&s, "n", 5)).await;
+    store(&s, vec![in_kept(&s, "k2", 2)]).await;
+    // Settled and unsettled completions of the definition go at once.
+    s.store
+        .delete_event_definition(s.account, "signup", Utc::now())
+        .await
+        .unwrap();
+    let all = CompletionQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let by_contact = CompletionQuery {
+        record: Some(("0-1".into(), s.contacts[0])),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(uuids(&query(&s, all.clone()).await), ["k1", "k2"]);
+    assert_eq!(uuids(&query(&s, by_contact.clone()).await), ["k1", "k2"]);
+    s.store.settle().await.unwrap();
+    assert_eq!(uuids(&query(&s, all.clone()).await), ["k1", "k2"]);
+
+    // A reset removes everything before it, and nothing sent after it.
+    store(&s, vec![in_kept(&s, "k3", 3)]).await;
+    s.store.reset_account(s.account).await.unwrap();
+    assert!(query(&s, all.clone()).await.items.is_empty());
+    // The account's contacts went with the reset: a new one takes the next completions, and
+    // an occurrence id used before the reset is free again.
+    let contact = s
+        .store
+        .create_objects(
+            s.account,
+            "0-1",
+            vec![NewObject {
+                properties: [("email".to_string(), "new@example.com".to_string())].into(),
+                unique: vec![UniqueValue::new("email", "new@example.com")],
+            }],
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .unwrap()
+        .id;
+    let mut after = in_kept(&s, "k1", 4);
+    after.record = RecordRef::Id(contact);
+    assert_eq!(store(&s, vec![after]).await.stored, 1);
+    assert_eq!(uuids(&query(&s, all.clone()).await), ["k1"]);
+    s.store.settle().await.unwrap();
+    assert_eq!(uuids(&query(&s, all).await), ["k1"]);
 }
