@@ -10,29 +10,34 @@
 //!
 //! The schema is made by opening the store once (so its migrations run), then closed. The rows
 //! are the ones `store_completions` writes (`chronik-store/src/{sqlite,postgres}/custom_events.rs`):
-//! an `event_completions` row per completion with the same columns (the uuid in its 16-byte
-//! stored form from `occurrence_id::encode`, the properties as the JSON object the server
-//! stores, on SQLite with their `property_bits`), `ON CONFLICT DO NOTHING`, and the
-//! `event_usage` upsert once per transaction, in transactions of `--batch` (500) rows. The
-//! completions are `events_load`'s (same generator, contact ids 1 to `--contacts` round robin,
-//! one definition id) and are built before the clock starts, as `events_load` builds its request
-//! bodies.
+//! a row per completion with the same columns (the uuid in its 16-byte stored form from
+//! `occurrence_id::encode`, the properties as the JSON object the server stores, on SQLite with
+//! their `property_bits`), and the `event_usage` upsert once per transaction, in transactions
+//! of `--batch` (500) rows. On SQLite the rows are staged (`event_completions_staged`, with
+//! the writer's check that each occurrence id is new: a set in memory and a lookup in the
+//! indexed table) and the store's merger copies them into the indexed table in the background,
+//! as it does for the server; the rate counts the staging, and the floor then waits for the
+//! merger (`settled_us`: from the first row until every row is indexed). On PostgreSQL they go
+//! to `event_completions` with `ON CONFLICT DO NOTHING`. The completions are `events_load`'s
+//! (same generator, contact ids 1 to `--contacts` round robin, one definition id) and are built
+//! before the clock starts, as `events_load` builds its request bodies.
 //!
 //! - SQLite: one connection with the writer's pragmas (WAL, `synchronous=FULL`, foreign keys),
 //!   one transaction after another, a prepared INSERT per row as the store does.
 //! - PostgreSQL: `--connections` connections, each committing its own transactions, as the
 //!   server's pool does; each transaction is the store's unnest INSERT and the usage upsert.
 //!
-//! Prints `BENCH phase=floor backend=… records=… duration_us=… records_per_s=… complete=…`.
+//! Prints `BENCH phase=floor backend=… records=… duration_us=… records_per_s=… complete=…` and,
+//! on SQLite, ` settled_us=…`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use chronik_store::{occurrence_id, property_bits};
+use chronik_store::{occurrence_id, property_bits, Store};
 #[path = "events_rows/mod.rs"]
 mod events_rows;
 
@@ -71,7 +76,7 @@ struct Args {
 
 /// The objectTypeId of contacts, the bench event's primary object.
 const CONTACTS: &str = "0-1";
-/// The definition id the rows name (no row backs it: `event_completions` has no foreign keys).
+/// The definition id the rows name (no row backs it: the completion tables have no foreign keys).
 const DEFINITION: i64 = 1;
 
 /// One completion as the store receives it.
@@ -114,6 +119,8 @@ fn rows(args: &Args) -> anyhow::Result<Vec<Row>> {
 struct Outcome {
     records: u64,
     elapsed: Duration,
+    /// SQLite: until the merger had indexed every row.
+    settled: Option<Duration>,
 }
 
 fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
@@ -147,6 +154,15 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         })?;
     let rows = rows(args)?;
 
+    // The writer's check that an occurrence id is new: the staged ones in memory, the indexed
+    // ones by a lookup in the indexed table, in one read transaction a commit.
+    let indexed = rusqlite::Connection::open_with_flags(
+        dir.join(chronik_store::sqlite::COMPLETIONS_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mut staged: HashSet<Vec<u8>> = HashSet::with_capacity(rows.len());
+    let mut seq: i64 = 0;
+
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.max_seconds);
     let mut done = 0;
@@ -155,26 +171,40 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
             break;
         }
         conn.execute_batch("BEGIN IMMEDIATE")?;
+        indexed.execute_batch("BEGIN")?;
+        let mut known = indexed.prepare_cached(
+            "SELECT 1 FROM event_completions
+             WHERE account_id = ?1 AND uuid = ?2 AND definition_id = ?3",
+        )?;
         let mut insert = conn.prepare_cached(
-            "INSERT INTO event_completions
-                 (account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
+            "INSERT INTO event_completions_staged
+                 (seq, account_id, definition_id, object_type_id, object_id, occurred_at, uuid,
                   properties, property_bits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut stored = 0i64;
         for r in chunk {
-            stored += insert.execute(params![
+            let uuid = occurrence_id::encode(&r.uuid);
+            if staged.contains(&uuid) || known.exists(params![account, uuid, DEFINITION])? {
+                continue;
+            }
+            seq += 1;
+            insert.execute(params![
+                seq,
                 account,
                 DEFINITION,
                 CONTACTS,
                 r.object_id,
                 r.occurred_at,
-                occurrence_id::encode(&r.uuid),
+                uuid,
                 r.properties_json,
                 r.property_bits,
-            ])? as i64;
+            ])?;
+            staged.insert(uuid);
+            stored += 1;
         }
+        drop(known);
+        indexed.execute_batch("COMMIT")?;
         conn.prepare_cached(
             "INSERT INTO event_usage (account_id, month, completions) VALUES (?1, ?2, ?3)
              ON CONFLICT (account_id, month)
@@ -186,9 +216,15 @@ fn sqlite(args: &Args, dir: PathBuf) -> anyhow::Result<Outcome> {
         store.restart_wal_if_asked(&conn)?;
         done += chunk.len() as u64;
     }
+    let elapsed = started.elapsed();
+    // The merger has copied every staged row into the indexed table (not part of the rate).
+    runtime
+        .block_on(store.settle())
+        .context("the merger did not catch up")?;
     Ok(Outcome {
         records: done,
-        elapsed: started.elapsed(),
+        elapsed,
+        settled: Some(started.elapsed()),
     })
 }
 
@@ -297,6 +333,7 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         records,
         elapsed: started.elapsed(),
+        settled: None,
     })
 }
 
@@ -319,8 +356,12 @@ fn main() -> anyhow::Result<()> {
         (None, None) => bail!("give --sqlite DIR or --postgres URL"),
     };
     let secs = outcome.elapsed.as_secs_f64().max(1e-9);
+    let settled = outcome
+        .settled
+        .map(|d| format!(" settled_us={}", d.as_micros()))
+        .unwrap_or_default();
     println!(
-        "BENCH phase=floor backend={backend} records={} duration_us={} records_per_s={:.1} complete={}",
+        "BENCH phase=floor backend={backend} records={} duration_us={} records_per_s={:.1} complete={}{settled}",
         outcome.records,
         outcome.elapsed.as_micros(),
         outcome.records as f64 / secs,
