@@ -736,7 +736,124 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CompletionQuery, CustomEventStore};
+    use crate::{
+        CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, RecordRef,
+        TenancyStore,
+    };
+    use chronik_domain::custom_events::definition::EventDefinition;
+
+    /// Once the merger has copied a chunk of staged completions, the writer deletes them from
+    /// the staging table; they stay readable, in order, and their occurrence ids stay taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn merged_completions_leave_the_staging_table_and_stay_unique() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(dir.path().to_path_buf())
+            .await
+            .expect("the store opens");
+        let now = Utc::now();
+        let account = store.create_account("a", now).await.expect("an account").id;
+        let definition = EventDefinition {
+            name: "signup".into(),
+            label: "Signup".into(),
+            description: String::new(),
+            primary_object_type_id: "0-1".into(),
+            include_default_properties: true,
+            properties: Vec::new(),
+            custom_matching_id: None,
+        };
+        let definition: i64 = store
+            .create_event_definition(account, &definition, 10, now)
+            .await
+            .expect("a definition")
+            .id
+            .parse()
+            .expect("a numeric id");
+        let contact = store
+            .create_objects(account, "0-1", vec![NewObject::default()], now)
+            .await
+            .expect("a contact")
+            .remove(0)
+            .expect("created")
+            .id;
+        let completion = |n: i64| NewCompletion {
+            definition_id: definition,
+            object_type_id: "0-1".into(),
+            record: RecordRef::Id(contact),
+            occurred_at: from_ms(1_700_000_000_000 + (n * 7919) % 100_000),
+            uuid: format!("c{n}"),
+            properties_json: "{}".into(),
+        };
+        // Just over one chunk, in batches of 500.
+        let total = (completion_log::DELETE_CHUNK / 500 + 1) * 500;
+        for start in (0..total).step_by(500) {
+            let batch = (start..start + 500).map(completion).collect();
+            let stored = store
+                .store_completions(account, batch, u64::MAX, now)
+                .await
+                .expect("stores")
+                .expect("accepted");
+            assert_eq!(stored.stored, 500);
+        }
+        store.settle().await.expect("the merger catches up");
+        // After the next write's group the writer deletes the first chunk.
+        let repeated = store
+            .store_completions(
+                account,
+                vec![completion(1), completion(total - 1)],
+                u64::MAX,
+                now,
+            )
+            .await
+            .expect("stores")
+            .expect("accepted");
+        assert_eq!(
+            repeated.duplicates, 2,
+            "indexed and staged ids are both taken"
+        );
+        let again = store
+            .store_completions(account, vec![completion(2)], u64::MAX, now)
+            .await
+            .expect("stores")
+            .expect("accepted");
+        assert_eq!(
+            again.duplicates, 1,
+            "an id deleted from staging is found indexed"
+        );
+        // The writer deleted the chunk right after the group before, ahead of this one.
+        let staged: i64 = store
+            .read(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM event_completions_staged", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db)
+            })
+            .await
+            .expect("counts");
+        assert_eq!(
+            staged,
+            total - completion_log::DELETE_CHUNK,
+            "the first chunk left the staging table"
+        );
+        let page = store
+            .query_completions(
+                account,
+                &CompletionQuery {
+                    definition_id: Some(definition),
+                    limit: 100_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("reads");
+        assert_eq!(page.items.len() as i64, total, "each completion once");
+        assert!(
+            page.items
+                .windows(2)
+                .all(|w| (w[0].cursor.occurred_at_ms, w[0].cursor.seq)
+                    < (w[1].cursor.occurred_at_ms, w[1].cursor.seq)),
+            "in time order"
+        );
+    }
 
     /// A database from before completions were staged keeps its completions: they become the
     /// first staged ones, readable at once and after the merger has copied them.
