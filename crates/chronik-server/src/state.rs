@@ -7,6 +7,7 @@ use chronik_domain::Secret;
 use chronik_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::api::events::SingleSends;
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
 
 /// Shared, cheaply clonable state of a running server.
@@ -20,6 +21,9 @@ pub struct AppState {
     pub admin_token: Arc<Secret>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Single custom event sends waiting to be stored together, when the store does not
+    /// commit concurrent writes together itself.
+    pub single_sends: Option<Arc<SingleSends>>,
 }
 
 /// A started server state, plus the admin token when it was generated just now (the caller
@@ -57,10 +61,12 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
     tracing::info!(backend = store.backend(), "store opened");
     Ok(Started {
         state: AppState {
-            store,
             config: Arc::new(config),
             admin_token: Arc::new(admin_token),
             metrics: crate::telemetry::metrics_handle(),
+            single_sends: (!store.groups_concurrent_writes())
+                .then(|| Arc::new(SingleSends::default())),
+            store,
         },
         generated_admin_token,
     })

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::crm_helpers::Crm;
 use crate::events_helpers::*;
-use crate::helpers::TestApp;
+use crate::helpers::{PgSchema, TestApp};
 
 async fn setup(app: &TestApp) -> (Crm<'_>, String, String) {
     let c = events_client(app).await;
@@ -643,4 +643,48 @@ async fn postgres_sends_and_reads_back() {
     )
     .await;
     assert_eq!(ids(&r)[0], "pg-5");
+}
+
+/// On PostgreSQL the server stores concurrent single sends of an account together; each send
+/// still gets the answer it would get alone: repeats of a uuid store it once, a missing record
+/// refuses only its own send, and the monthly quota stores exactly as many as it allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_sends_on_postgres_get_their_own_answers() {
+    let Some(pg) =
+        PgSchema::fresh("events_send::concurrent_single_sends_on_postgres_get_their_own_answers")
+            .await
+    else {
+        return;
+    };
+    let app = TestApp::spawn_on_postgres(&pg, |config| config.max_monthly_completions = 250).await;
+    let (c, fqn, contact) = setup(&app).await;
+    let input =
+        |uuid: String, record: &str| json!({"eventName": fqn, "objectId": record, "uuid": uuid});
+    // A hundred uuids, each sent twice at once, and ten sends to a record that does not exist.
+    let mut bodies: Vec<Value> = (0..200)
+        .map(|i| input(format!("twice-{}", i % 100), &contact))
+        .collect();
+    bodies.extend((0..10).map(|i| input(format!("lost-{i}"), "999999999")));
+    let answers = futures::future::join_all(bodies.iter().map(|b| send(&c, b))).await;
+    for (i, r) in answers.iter().enumerate() {
+        if i < 200 {
+            r.assert_status(204);
+        } else {
+            r.assert_api_error(400, "VALIDATION_ERROR");
+            assert_eq!(r.errors()[0]["code"], "RECORD_NOT_FOUND", "{}", r.text);
+        }
+    }
+    assert_eq!(count(&c, &fqn).await, 100, "each repeated uuid once");
+
+    // 200 new ones at once, with room for 150: exactly 150 are stored, the others refused.
+    let bodies: Vec<Value> = (0..200)
+        .map(|i| input(format!("new-{i}"), &contact))
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| send(&c, b))).await;
+    let stored = answers.iter().filter(|r| r.status == 204).count();
+    for r in answers.iter().filter(|r| r.status != 204) {
+        r.assert_api_error(429, "RATE_LIMITS");
+    }
+    assert_eq!(stored, 150, "exactly up to the quota");
+    assert_eq!(count(&c, &fqn).await, 250);
 }

@@ -703,6 +703,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn groups_concurrent_writes(&self) -> bool {
+        true
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))

@@ -2,6 +2,7 @@
 //!
 //! - `definitions.rs`: `/events/v3/event-definitions` and their properties;
 //! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
+//! - `single_sends.rs`: single sends stored together on a store that commits each call alone;
 //! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`.
 //!
 //! Scopes (SPEC.md): sending needs [`SEND_SCOPE`], definitions need [`DEFINITIONS_SCOPE`],
@@ -10,6 +11,9 @@
 mod definitions;
 mod read;
 mod send;
+mod single_sends;
+
+pub use single_sends::SingleSends;
 
 use utoipa_axum::router::OpenApiRouter;
 

@@ -210,20 +210,31 @@ async fn store(
     if !errors.is_empty() {
         return Err(refusal(errors, count, batch));
     }
-    let (completions, described): (Vec<_>, Vec<_>) = checked
+    let (mut completions, described): (Vec<_>, Vec<_>) = checked
         .into_iter()
         .map(|c| (c.completion, (c.described, c.field)))
         .unzip();
-    let outcome = state
-        .store
-        .store_completions(
-            caller.account,
-            completions,
-            state.config.max_monthly_completions,
-            now,
-        )
-        .await
-        .map_err(|e| match e {
+    let quota = state.config.max_monthly_completions;
+    let grouped = if batch {
+        None
+    } else {
+        state.single_sends.as_ref()
+    };
+    let outcome = match grouped {
+        Some(sends) if completions.len() == 1 => {
+            let one = completions.swap_remove(0);
+            sends
+                .store(Arc::clone(&state.store), caller.account, one, quota)
+                .await
+        }
+        _ => {
+            state
+                .store
+                .store_completions(caller.account, completions, quota, now)
+                .await
+        }
+    }
+    .map_err(|e| match e {
             StoreError::QuotaExceeded { quota, limit } if quota == MONTHLY_COMPLETIONS_QUOTA => {
                 ApiError::new(
                     Category::RateLimits,

@@ -1,0 +1,309 @@
+//! Single sends stored together. On a store that commits every call on its own (PostgreSQL), a
+//! single `POST /events/v3/send` costs a transaction of five statements, and at a few thousand
+//! sends a second the database spends its time on those round trips rather than on the rows.
+//! Here the single sends of one account that arrive while an earlier group of that account is
+//! being stored wait, and go to the store together as one group (at most [`MAX_GROUP`]): under
+//! load groups grow, alone a send goes at once. (SQLite's writer already commits concurrent
+//! writes together, so the server uses this only when the store does not.)
+//!
+//! Each send keeps its own answer: a group in which some records are missing stores the rest
+//! and refuses only those; a group that would pass the monthly quota is stored one by one, in
+//! arrival order, so that exactly the sends that fit are stored, as one call each would.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use chronik_domain::AccountId;
+use chronik_store::{BatchRefusal, NewCompletion, Store, StoreError, StoredBatch};
+use chrono::Utc;
+use tokio::sync::oneshot;
+
+/// The most sends stored in one call (a batch's limit).
+pub const MAX_GROUP: usize = super::send::MAX_BATCH_INPUTS;
+
+/// What the store answered for one send.
+pub type Reply = Result<Result<StoredBatch, BatchRefusal>, StoreError>;
+
+struct Waiter {
+    completion: NewCompletion,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The sends waiting, by account; an account is in the map while a task of its own stores its
+/// groups.
+#[derive(Default)]
+pub struct SingleSends {
+    waiting: Mutex<HashMap<AccountId, Vec<Waiter>>>,
+}
+
+impl SingleSends {
+    /// Stores one completion, with whichever sends of the account wait beside it.
+    pub async fn store(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+        account: AccountId,
+        completion: NewCompletion,
+        monthly_quota: u64,
+    ) -> Reply {
+        let (reply, answer) = oneshot::channel();
+        let first = {
+            let mut waiting = self.lock();
+            let queue = waiting.entry(account).or_default();
+            queue.push(Waiter { completion, reply });
+            queue.len() == 1
+        };
+        if first {
+            let guard = Draining {
+                sends: Arc::clone(self),
+                account,
+                finished: false,
+            };
+            tokio::spawn(guard.run(store, monthly_quota));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::internal("a group of single sends failed")))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, Vec<Waiter>>> {
+        // A panic while holding the lock leaves the map as it was: take it anyway.
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The task that stores an account's waiting sends, group after group, until none wait.
+struct Draining {
+    sends: Arc<SingleSends>,
+    account: AccountId,
+    finished: bool,
+}
+
+impl Draining {
+    async fn run(mut self, store: Arc<dyn Store>, monthly_quota: u64) {
+        loop {
+            let group: Vec<Waiter> = {
+                let mut waiting = self.sends.lock();
+                let Some(queue) = waiting.get_mut(&self.account) else {
+                    break;
+                };
+                if queue.is_empty() {
+                    waiting.remove(&self.account);
+                    break;
+                }
+                let take = queue.len().min(MAX_GROUP);
+                queue.drain(..take).collect()
+            };
+            let (store, account) = (&*store, self.account);
+            store_group(group, move |completions| {
+                store.store_completions(account, completions, monthly_quota, Utc::now())
+            })
+            .await;
+        }
+        self.finished = true;
+    }
+}
+
+impl Drop for Draining {
+    /// A task that panicked leaves no account behind: the sends waiting get an error (their
+    /// reply senders are dropped) and the next send starts a new task.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.sends.lock().remove(&self.account);
+        }
+    }
+}
+
+/// Stores one group with `store` (the store's `store_completions` for the account) and
+/// answers each send in it.
+async fn store_group<F, Fut>(mut group: Vec<Waiter>, store: F)
+where
+    F: Fn(Vec<NewCompletion>) -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    while !group.is_empty() {
+        let completions = group.iter().map(|w| w.completion.clone()).collect();
+        match store(completions).await {
+            Ok(Ok(stored)) => {
+                // The counts are the group's; the first send carries them (for the metrics).
+                let mut counts = Some(stored);
+                for waiter in group {
+                    let _ = waiter.reply.send(Ok(Ok(counts.take().unwrap_or_default())));
+                }
+                return;
+            }
+            Ok(Err(BatchRefusal::RecordsNotFound(missing))) => {
+                let mut rest = Vec::with_capacity(group.len());
+                for (index, waiter) in group.into_iter().enumerate() {
+                    if missing.contains(&index) {
+                        let refused = BatchRefusal::RecordsNotFound(vec![0]);
+                        let _ = waiter.reply.send(Ok(Err(refused)));
+                    } else {
+                        rest.push(waiter);
+                    }
+                }
+                group = rest;
+            }
+            Err(StoreError::QuotaExceeded { .. }) if group.len() > 1 => {
+                for waiter in group {
+                    let answer = store(vec![waiter.completion]).await;
+                    let _ = waiter.reply.send(answer);
+                }
+                return;
+            }
+            Err(e) => {
+                for waiter in group {
+                    let _ = waiter.reply.send(Err(again(&e)));
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// The same failure for another send of the group (an internal one keeps only its message,
+/// which is logged, never shown).
+fn again(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict {
+            constraint,
+            existing_id,
+        } => StoreError::Conflict {
+            constraint,
+            existing_id: existing_id.clone(),
+        },
+        StoreError::QuotaExceeded { quota, limit } => StoreError::QuotaExceeded {
+            quota,
+            limit: *limit,
+        },
+        StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
+        StoreError::Internal(inner) => StoreError::internal(inner.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use chronik_domain::ObjectId;
+    use chronik_store::RecordRef;
+
+    use super::*;
+
+    /// Record 0 does not exist; the quota is three completions; uuids are stored once.
+    #[derive(Default)]
+    struct FakeStore {
+        stored: Mutex<HashSet<String>>,
+    }
+
+    const QUOTA: usize = 3;
+
+    impl FakeStore {
+        async fn store(&self, batch: Vec<NewCompletion>) -> Reply {
+            let missing: Vec<usize> = (0..batch.len())
+                .filter(|&i| batch[i].record == RecordRef::Id(ObjectId(0)))
+                .collect();
+            if !missing.is_empty() {
+                return Ok(Err(BatchRefusal::RecordsNotFound(missing)));
+            }
+            let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+            let new: HashSet<&str> = batch
+                .iter()
+                .map(|c| c.uuid.as_str())
+                .filter(|u| !stored.contains(*u))
+                .collect();
+            if stored.len() + new.len() > QUOTA {
+                return Err(StoreError::QuotaExceeded {
+                    quota: "test",
+                    limit: QUOTA as u64,
+                });
+            }
+            let fresh = new.len() as u64;
+            stored.extend(new.into_iter().map(str::to_owned));
+            Ok(Ok(StoredBatch {
+                stored: fresh,
+                duplicates: batch.len() as u64 - fresh,
+                contacts_created: 0,
+            }))
+        }
+    }
+
+    fn completion(uuid: &str, record: i64) -> NewCompletion {
+        NewCompletion {
+            definition_id: 1,
+            object_type_id: "0-1".into(),
+            record: RecordRef::Id(ObjectId(record)),
+            occurred_at: Utc::now(),
+            uuid: uuid.into(),
+            properties_json: "{}".into(),
+        }
+    }
+
+    /// What each send of a group is answered, in the group's order.
+    async fn answers(sends: &[(&str, i64)], store: &FakeStore) -> Vec<String> {
+        let mut replies = Vec::new();
+        let group = sends
+            .iter()
+            .map(|(uuid, record)| {
+                let (reply, answer) = oneshot::channel();
+                replies.push(answer);
+                Waiter {
+                    completion: completion(uuid, *record),
+                    reply,
+                }
+            })
+            .collect();
+        store_group(group, |batch| store.store(batch)).await;
+        let mut said = Vec::new();
+        for answer in replies {
+            said.push(match answer.await {
+                Ok(Ok(Ok(batch))) => format!("stored {} dup {}", batch.stored, batch.duplicates),
+                Ok(Ok(Err(BatchRefusal::RecordsNotFound(at)))) => format!("missing {at:?}"),
+                Ok(Err(StoreError::QuotaExceeded { .. })) => "quota".into(),
+                Ok(Err(e)) => format!("error {e}"),
+                Err(_) => "no answer".into(),
+            });
+        }
+        said
+    }
+
+    #[tokio::test]
+    async fn each_send_of_a_group_gets_the_answer_it_would_get_alone() {
+        let store = FakeStore::default();
+        let sends = [
+            ("a", 1),
+            ("lost", 0),
+            ("b", 1),
+            ("a", 1),
+            ("c", 1),
+            ("d", 1),
+            ("lost-too", 0),
+        ];
+        // The missing records are refused alone; the rest would pass the quota together, so
+        // they go one by one: a, b and c fit, the repeat of a stores nothing, d does not fit.
+        assert_eq!(
+            answers(&sends, &store).await,
+            [
+                "stored 1 dup 0",
+                "missing [0]",
+                "stored 1 dup 0",
+                "stored 0 dup 1",
+                "stored 1 dup 0",
+                "quota",
+                "missing [0]",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_group_that_fits_is_stored_in_one_call_with_its_counts_on_the_first_send() {
+        let store = FakeStore::default();
+        assert_eq!(
+            answers(&[("a", 1), ("b", 1), ("a", 1)], &store).await,
+            ["stored 2 dup 1", "stored 0 dup 0", "stored 0 dup 0"]
+        );
+    }
+}
