@@ -26,7 +26,8 @@
 //! - Deleting completions (a definition deleted, an account reset) deletes the staged ones at
 //!   once and records an `event_purges` row; the merger deletes the indexed ones and records the
 //!   last purge it applied (`merge_state.purged_through`); until then readers leave the purged
-//!   completions out themselves.
+//!   completions out themselves. A reader whose completions-file snapshot has a purge applied
+//!   that its main-file snapshot does not show yet starts over, so a deletion is seen whole.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -559,14 +560,23 @@ fn merge_round(
     Ok(Some((through, copied)))
 }
 
-/// The purges readers must apply themselves, and the `merged_through` they see, read with the
-/// main file's snapshot taken first (see the module's invariants). Called at the start of a
-/// read transaction on a reader with the indexed file attached.
-pub(super) fn reader_view(conn: &Connection, account: i64) -> Result<ReaderView, StoreError> {
-    // Both files in one statement: SQLite opens the main file's snapshot first.
+/// The purges readers must apply themselves, and the `merged_through` they see. Called at the
+/// start of a read transaction on a reader with the indexed file attached; `None` when the
+/// indexed file's snapshot has a purge applied that the main file's snapshot does not show yet
+/// (the caller starts a new transaction, so that a deletion is seen whole or not at all).
+pub(super) fn reader_view(
+    conn: &Connection,
+    account: i64,
+) -> Result<Option<ReaderView>, StoreError> {
+    // The main file's snapshot first, by a statement of its own (see the module's invariants).
+    let last_purge: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(purge_id), 0) FROM main.event_purges")
+        .map_err(db)?
+        .query_row([], |r| r.get(0))
+        .map_err(db)?;
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT m.merged_through, p.definition_id, p.through_seq
+            "SELECT m.merged_through, m.purged_through, p.definition_id, p.through_seq
              FROM {ATTACHED}.merge_state m
              LEFT JOIN main.event_purges p
                ON p.account_id = ?1 AND p.purge_id > m.purged_through"
@@ -578,12 +588,15 @@ pub(super) fn reader_view(conn: &Connection, account: i64) -> Result<ReaderView,
         purges: Vec::new(),
     };
     while let Some(r) = rows.next().map_err(db)? {
+        if r.get::<_, i64>(1).map_err(db)? > last_purge {
+            return Ok(None);
+        }
         view.merged_through = r.get(0).map_err(db)?;
-        if let Some(through) = r.get::<_, Option<i64>>(2).map_err(db)? {
-            view.purges.push((r.get(1).map_err(db)?, through));
+        if let Some(through) = r.get::<_, Option<i64>>(3).map_err(db)? {
+            view.purges.push((r.get(2).map_err(db)?, through));
         }
     }
-    Ok(view)
+    Ok(Some(view))
 }
 
 /// How far the merger must get to have merged every staged completion and applied every purge

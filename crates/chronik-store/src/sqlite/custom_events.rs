@@ -20,6 +20,10 @@ use crate::custom_events::*;
 use crate::{occurrence_id, property_bits, StoreError};
 
 const QUOTA: &str = "event definitions";
+
+/// Read transactions a page of completions starts before it gives up on seeing a deletion
+/// whole (each retry follows a deletion committed meanwhile; more than a few never happen).
+const MAX_VIEW_ATTEMPTS: usize = 16;
 const NAME_CONSTRAINT: &str = "event definition name";
 
 /// The columns [`definition_row`] reads.
@@ -321,8 +325,19 @@ impl CustomEventStore for SqliteStore {
         self.read(move |conn| {
             let plan = QueryPlan::new(&query);
             // One read transaction: the main file's snapshot first (see completion_log.rs).
-            let read = conn.unchecked_transaction().map_err(db)?;
-            let view = completion_log::reader_view(&read, account.0)?;
+            let mut attempts = 0;
+            let (read, view) = loop {
+                let read = conn.unchecked_transaction().map_err(db)?;
+                if let Some(view) = completion_log::reader_view(&read, account.0)? {
+                    break (read, view);
+                }
+                attempts += 1;
+                if attempts == MAX_VIEW_ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "completions are being deleted; try again".into(),
+                    ));
+                }
+            };
             let mut items = select_completions(
                 &read,
                 &format!("{ATTACHED}.event_completions"),

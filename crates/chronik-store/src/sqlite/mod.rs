@@ -859,6 +859,48 @@ mod tests {
         );
     }
 
+    /// A reader sees a deletion whole: it is told to start over when the indexed file has a
+    /// purge applied that its snapshot of the main file does not show, and otherwise gets the
+    /// purges still to apply.
+    #[test]
+    fn a_reader_sees_purges_from_one_point_in_time() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (path, indexed_path) = (
+            dir.path().join(DATABASE_FILE),
+            dir.path().join(COMPLETIONS_FILE),
+        );
+        let mut main = Connection::open(&path).expect("opens");
+        migrate(&mut main, MIGRATIONS).expect("migrates");
+        let indexed = completion_log::open_indexed(&indexed_path).expect("opens");
+        let purge = |account: i64, definition: Option<i64>, through: i64| {
+            main.execute(
+                "INSERT INTO event_purges (account_id, definition_id, through_seq)
+                 VALUES (?1, ?2, ?3)",
+                rusqlite::params![account, definition, through],
+            )
+            .expect("a purge")
+        };
+        let reader = open_reader(&path, &indexed_path).expect("a reader");
+        let view = |account| {
+            completion_log::reader_view(&reader, account)
+                .expect("reads")
+                .map(|v| v.purges)
+        };
+        purge(1, Some(3), 10);
+        purge(2, None, 11);
+        assert_eq!(view(1), Some(vec![(Some(3), 10)]), "not applied yet");
+        assert_eq!(view(2), Some(vec![(None, 11)]));
+        indexed
+            .execute("UPDATE merge_state SET purged_through = 1", [])
+            .expect("the first purge applied");
+        assert_eq!(view(1), Some(vec![]), "applied: the indexed rows are gone");
+        assert_eq!(view(2), Some(vec![(None, 11)]));
+        indexed
+            .execute("UPDATE merge_state SET purged_through = 3", [])
+            .expect("a purge the main file does not have yet");
+        assert_eq!(view(1), None, "start over");
+    }
+
     /// A database from before completions were staged keeps its completions: they become the
     /// first staged ones, readable at once and after the merger has copied them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
