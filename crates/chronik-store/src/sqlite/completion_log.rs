@@ -63,6 +63,9 @@ pub const MAX_STAGED: i64 = 1 << 20;
 /// dirties takes many entries; each round also holds that many rows' read snapshot.
 const MERGE_CHUNK: i64 = 64 * 1024;
 
+/// Staged rows the merger reads in one read transaction of the main file.
+const READ_CHUNK: i64 = 4 * 1024;
+
 /// How long the merger sleeps when it found nothing (or less than a chunk) to merge.
 const MERGE_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -461,6 +464,12 @@ fn lower_priority() {
 /// One merge: the staged rows past `merged_through` (up to [`MERGE_CHUNK`]) and the purges past
 /// `purged_through`, in one transaction. Returns the new `merged_through` and the rows copied,
 /// or `None` when there was nothing to do.
+///
+/// The staged rows are read in short read transactions of [`READ_CHUNK`] rows: a long one would
+/// keep the main file's WAL from starting over, and the writer, which restarts it, waiting.
+/// Reading in pieces is safe because staged rows only ever appear (with higher `seq`s) or go
+/// away with a purge; a purge newer than the one read first is applied next round and deletes
+/// what this round copied of it.
 fn merge_round(
     staged: &Connection,
     indexed: &Connection,
@@ -477,10 +486,7 @@ fn merge_round(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(db)?;
-    // One snapshot of the main file for the purges and the rows: a purge's deletion of staged
-    // rows is in the same transaction as its `event_purges` row.
-    let read = staged.unchecked_transaction().map_err(db)?;
-    let purges: Vec<(i64, i64, Option<i64>, i64)> = read
+    let purges: Vec<(i64, i64, Option<i64>, i64)> = staged
         .prepare_cached(
             "SELECT purge_id, account_id, definition_id, through_seq FROM event_purges
              WHERE purge_id > ?1 ORDER BY purge_id",
@@ -507,26 +513,28 @@ fn merge_round(
     }
     let mut through = merged_through;
     let mut copied = 0i64;
-    {
-        let mut rows = read
-            .prepare_cached(
-                "SELECT seq, account_id, definition_id, object_type_id, object_id, occurred_at,
-                        uuid, properties, property_bits
-                 FROM event_completions_staged WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
-            .map_err(db)?;
-        let mut insert = write
-            .prepare_cached(
-                "INSERT INTO event_completions
-                     (seq, account_id, definition_id, object_type_id, object_id, occurred_at,
-                      uuid, properties, property_bits)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT DO NOTHING",
-            )
-            .map_err(db)?;
+    let mut rows = staged
+        .prepare_cached(
+            "SELECT seq, account_id, definition_id, object_type_id, object_id, occurred_at,
+                    uuid, properties, property_bits
+             FROM event_completions_staged WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .map_err(db)?;
+    let mut insert = write
+        .prepare_cached(
+            "INSERT INTO event_completions
+                 (seq, account_id, definition_id, object_type_id, object_id, occurred_at,
+                  uuid, properties, property_bits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(db)?;
+    while copied < MERGE_CHUNK {
+        // Each statement is a read transaction of its own on the main file.
         let mut found = rows
-            .query(params![merged_through, MERGE_CHUNK])
+            .query(params![through, READ_CHUNK.min(MERGE_CHUNK - copied)])
             .map_err(db)?;
+        let before = copied;
         while let Some(r) = found.next().map_err(db)? {
             let seq: i64 = r.get(0).map_err(db)?;
             let values: [rusqlite::types::Value; 9] = std::array::from_fn(|i| {
@@ -545,7 +553,11 @@ fn merge_round(
             through = seq;
             copied += 1;
         }
+        if copied - before < READ_CHUNK {
+            break;
+        }
     }
+    drop((rows, insert));
     if copied == 0 && purges.is_empty() {
         return Ok(None);
     }
@@ -556,7 +568,6 @@ fn merge_round(
         )
         .map_err(db)?;
     write.commit().map_err(db)?;
-    read.finish().map_err(db)?;
     Ok(Some((through, copied)))
 }
 

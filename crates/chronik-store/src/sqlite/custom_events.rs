@@ -20,11 +20,11 @@ use crate::custom_events::*;
 use crate::{occurrence_id, property_bits, StoreError};
 
 const QUOTA: &str = "event definitions";
+const NAME_CONSTRAINT: &str = "event definition name";
 
 /// Read transactions a page of completions starts before it gives up on seeing a deletion
 /// whole (each retry follows a deletion committed meanwhile; more than a few never happen).
 const MAX_VIEW_ATTEMPTS: usize = 16;
-const NAME_CONSTRAINT: &str = "event definition name";
 
 /// The columns [`definition_row`] reads.
 const COLUMNS: &str = "definition_id, definition, created_at, updated_at";
