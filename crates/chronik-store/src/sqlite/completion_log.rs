@@ -12,7 +12,7 @@
 //! whole file for writing).
 //!
 //! Invariants that keep a completion visible exactly once and its occurrence id unique:
-//! - `seq` is assigned by the writer thread ([`CompletionLog::next_seq`]), increasing across both
+//! - `seq` is assigned by the writer thread ([`CompletionLog::stage`]), increasing across both
 //!   tables; the merger copies staged rows in `seq` order and records the last one it copied in
 //!   `merge_state.merged_through`, in the same transaction.
 //! - The writer deletes a staged row only after the merger's commit covers it (the merger tells
@@ -60,7 +60,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
 pub const MAX_STAGED: i64 = 1 << 20;
 
 /// Staged completions the merger copies in one transaction. Large, so that each index page it
-/// dirties takes many entries; each round also holds that many rows' read snapshot.
+/// dirties takes many entries.
 const MERGE_CHUNK: i64 = 64 * 1024;
 
 /// Staged rows the merger reads in one read transaction of the main file.
@@ -113,7 +113,7 @@ fn occurrence_key(account: i64, definition: i64, uuid: &[u8]) -> u128 {
     u128::from_le_bytes(key)
 }
 
-/// A change to the staged keys that waits for its group's commit or is undone with its job.
+/// A change to the staged keys, made at once and undone when its job or its group fails.
 enum Pending {
     Added(u128),
     Removed(u128),
@@ -269,11 +269,10 @@ impl CompletionLog {
     pub(super) fn unstage(&mut self, deleted: &[(i64, i64, i64, Vec<u8>)]) {
         let merged = self.shared.merged_through.load(Ordering::Acquire);
         for (seq, account, definition, uuid) in deleted {
-            self.pending.push(Pending::Removed(occurrence_key(
-                *account,
-                *definition,
-                uuid,
-            )));
+            let key = occurrence_key(*account, *definition, uuid);
+            if self.keys.remove(&key) {
+                self.pending.push(Pending::Removed(key));
+            }
             // A merged row no longer counts as staged. (A merge that commits meanwhile may
             // count a row twice; the count only paces writers and feeds a gauge.)
             if *seq > merged {
@@ -297,10 +296,11 @@ impl CompletionLog {
 
     /// Undoes what the jobs since `mark` changed (their savepoint was rolled back).
     pub(super) fn undo_since(&mut self, mark: Mark) {
-        for change in self.pending.drain(mark.pending..) {
-            if let Pending::Added(key) = change {
-                self.keys.remove(&key);
-            }
+        for change in self.pending.drain(mark.pending..).rev() {
+            match change {
+                Pending::Added(key) => self.keys.remove(&key),
+                Pending::Removed(key) => self.keys.insert(key),
+            };
         }
         self.staged_delta = mark.staged_delta;
     }
@@ -309,11 +309,7 @@ impl CompletionLog {
     pub(super) fn end_group(&mut self, committed: bool) {
         let _ = self.indexed.execute_batch("COMMIT");
         if committed {
-            for change in self.pending.drain(..) {
-                if let Pending::Removed(key) = change {
-                    self.keys.remove(&key);
-                }
-            }
+            self.pending.clear();
             self.shared
                 .staged
                 .fetch_add(self.staged_delta, Ordering::AcqRel);

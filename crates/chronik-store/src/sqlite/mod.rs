@@ -859,6 +859,39 @@ mod tests {
         );
     }
 
+    /// The writer's keys of staged occurrence ids change with each job at once (a later job of
+    /// the same group sees them) and are undone with a failing job or group.
+    #[test]
+    fn staged_keys_follow_their_jobs_and_groups() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (mut writer, _merger) = open_files(
+            dir.path(),
+            &dir.path().join(DATABASE_FILE),
+            &dir.path().join(COMPLETIONS_FILE),
+            Arc::new(LogShared::default()),
+        )
+        .expect("opens");
+        let Writer { conn, log } = &mut writer;
+        let knows = |log: &CompletionLog, id: &[u8]| log.knows(conn, 1, 7, id).expect("looks up");
+        log.begin_group().expect("begins");
+        assert!(!knows(log, b"u"));
+        let seq = log.stage(1, 7, b"u");
+        assert!(knows(log, b"u"), "taken within the group");
+        let purge = log.mark();
+        log.unstage(&[(seq, 1, 7, b"u".to_vec())]);
+        assert!(!knows(log, b"u"), "a later job's purge frees it at once");
+        log.undo_since(purge);
+        assert!(knows(log, b"u"), "taken again when that job fails");
+        log.end_group(false);
+        log.begin_group().expect("begins");
+        assert!(!knows(log, b"u"), "a failed group keeps nothing");
+        log.stage(1, 7, b"v");
+        log.end_group(true);
+        log.begin_group().expect("begins");
+        assert!(knows(log, b"v"), "a committed group keeps its ids");
+        log.end_group(true);
+    }
+
     /// A reader sees a deletion whole: it is told to start over when the indexed file has a
     /// purge applied that its snapshot of the main file does not show, and otherwise gets the
     /// purges still to apply.
