@@ -10,6 +10,7 @@
 //! and refuses only those; a group that would pass the monthly quota is stored one by one, in
 //! arrival order, so that exactly the sends that fit are stored, as one call each would.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use chronik_domain::AccountId;
 use chronik_store::{BatchRefusal, NewCompletion, Store, StoreError, StoredBatch};
 use chrono::Utc;
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 /// The most sends stored in one call (a batch's limit).
@@ -34,6 +36,28 @@ struct Waiter {
     reply: oneshot::Sender<Reply>,
 }
 
+/// Where a group goes: the store's `store_completions` for an account (or a test's stand-in).
+pub trait GroupSink: Send + Sync + 'static {
+    /// Stores the completions together, as one batch.
+    fn store(
+        &self,
+        account: AccountId,
+        completions: Vec<NewCompletion>,
+        monthly_quota: u64,
+    ) -> BoxFuture<'_, Reply>;
+}
+
+impl GroupSink for Arc<dyn Store> {
+    fn store(
+        &self,
+        account: AccountId,
+        completions: Vec<NewCompletion>,
+        monthly_quota: u64,
+    ) -> BoxFuture<'_, Reply> {
+        self.store_completions(account, completions, monthly_quota, Utc::now())
+    }
+}
+
 /// The sends waiting, by account; an account is in the map while a task of its own stores its
 /// groups.
 #[derive(Default)]
@@ -45,17 +69,23 @@ impl SingleSends {
     /// Stores one completion, with whichever sends of the account wait beside it.
     pub async fn store(
         self: &Arc<Self>,
-        store: Arc<dyn Store>,
+        sink: impl GroupSink,
         account: AccountId,
         completion: NewCompletion,
         monthly_quota: u64,
     ) -> Reply {
         let (reply, answer) = oneshot::channel();
-        let first = {
-            let mut waiting = self.lock();
-            let queue = waiting.entry(account).or_default();
-            queue.push(Waiter { completion, reply });
-            queue.len() == 1
+        // The account is in the map for as long as its task runs (its queue may be empty while
+        // the task stores a group): only a send that finds it absent starts a task.
+        let first = match self.lock().entry(account) {
+            Entry::Occupied(mut queue) => {
+                queue.get_mut().push(Waiter { completion, reply });
+                false
+            }
+            Entry::Vacant(absent) => {
+                absent.insert(vec![Waiter { completion, reply }]);
+                true
+            }
         };
         if first {
             let guard = Draining {
@@ -63,7 +93,7 @@ impl SingleSends {
                 account,
                 finished: false,
             };
-            tokio::spawn(guard.run(store, monthly_quota));
+            tokio::spawn(guard.run(sink, monthly_quota));
         }
         answer
             .await
@@ -86,7 +116,7 @@ struct Draining {
 }
 
 impl Draining {
-    async fn run(mut self, store: Arc<dyn Store>, monthly_quota: u64) {
+    async fn run(mut self, sink: impl GroupSink, monthly_quota: u64) {
         loop {
             // Let the sends that are being checked right now join this group.
             for _ in 0..YIELDS {
@@ -106,9 +136,9 @@ impl Draining {
             };
             metrics::histogram!("chronik_custom_event_single_send_group")
                 .record(group.len() as f64);
-            let (store, account) = (&*store, self.account);
+            let (sink, account) = (&sink, self.account);
             store_group(group, move |completions| {
-                store.store_completions(account, completions, monthly_quota, Utc::now())
+                sink.store(account, completions, monthly_quota)
             })
             .await;
         }
@@ -278,6 +308,85 @@ mod tests {
             });
         }
         said
+    }
+
+    /// Stores every group after a pause, counting the calls under way at once.
+    #[derive(Default)]
+    struct SlowSink {
+        under_way: std::sync::atomic::AtomicUsize,
+        most_at_once: std::sync::atomic::AtomicUsize,
+        groups: Mutex<Vec<usize>>,
+    }
+
+    impl GroupSink for Arc<SlowSink> {
+        fn store(
+            &self,
+            _account: AccountId,
+            completions: Vec<NewCompletion>,
+            _monthly_quota: u64,
+        ) -> BoxFuture<'_, Reply> {
+            use std::sync::atomic::Ordering::SeqCst;
+            Box::pin(async move {
+                let now = self.under_way.fetch_add(1, SeqCst) + 1;
+                self.most_at_once.fetch_max(now, SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                self.under_way.fetch_sub(1, SeqCst);
+                let n = completions.len();
+                self.groups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(n);
+                Ok(Ok(StoredBatch {
+                    stored: n as u64,
+                    ..StoredBatch::default()
+                }))
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_account_has_one_group_under_way_and_the_others_wait_for_it() {
+        let sends = Arc::new(SingleSends::default());
+        let sink = Arc::new(SlowSink::default());
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let (sends, sink) = (Arc::clone(&sends), Arc::clone(&sink));
+            tasks.push(tokio::spawn(async move {
+                // Ten waves a millisecond apart, while groups take 5 ms each.
+                tokio::time::sleep(std::time::Duration::from_millis(i % 10)).await;
+                sends
+                    .store(sink, AccountId(1), completion(&format!("s{i}"), 1), 100)
+                    .await
+            }));
+        }
+        let mut stored = 0;
+        for task in tasks {
+            match task.await {
+                Ok(Ok(Ok(batch))) => stored += batch.stored,
+                other => panic!("a send was not stored: {other:?}"),
+            }
+        }
+        assert_eq!(stored, 100, "every send stored once");
+        let groups = sink
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        assert_eq!(groups.iter().sum::<usize>(), 100);
+        assert!(groups.len() < 100, "some sends went together: {groups:?}");
+        assert_eq!(
+            sink.most_at_once.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one group of the account at a time"
+        );
+        // The task answers its last group, then finds the queue empty and leaves.
+        for _ in 0..1000 {
+            if sends.lock().is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        panic!("the account stayed in the map after its last send");
     }
 
     #[tokio::test]
