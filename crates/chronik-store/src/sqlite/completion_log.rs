@@ -113,6 +113,43 @@ fn occurrence_key(account: i64, definition: i64, uuid: &[u8]) -> u128 {
     u128::from_le_bytes(key)
 }
 
+/// An occurrence id of a definition in an account, with its key (hashed once: the writer
+/// looks it up, then stages it).
+pub(super) struct Occurrence<'a> {
+    account: i64,
+    definition: i64,
+    uuid: &'a [u8],
+    key: u128,
+}
+
+impl<'a> Occurrence<'a> {
+    /// `uuid` in its stored form ([`crate::occurrence_id::encode`]).
+    pub(super) fn new(account: i64, definition: i64, uuid: &'a [u8]) -> Self {
+        Occurrence {
+            account,
+            definition,
+            uuid,
+            key: occurrence_key(account, definition, uuid),
+        }
+    }
+}
+
+/// Runs `stmt` (a select or a `RETURNING` of `seq, account_id, definition_id, uuid` of staged
+/// rows) and gives each row's `seq` and occurrence key.
+pub(super) fn keyed_rows(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<(i64, u128)>, StoreError> {
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut keyed = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        let uuid: Vec<u8> = r.get(3).map_err(db)?;
+        let key = occurrence_key(r.get(1).map_err(db)?, r.get(2).map_err(db)?, &uuid);
+        keyed.push((r.get(0).map_err(db)?, key));
+    }
+    Ok(keyed)
+}
+
 /// A change to the staged keys, made at once and undone when its job or its group fails.
 enum Pending {
     Added(u128),
@@ -170,22 +207,16 @@ impl CompletionLog {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(StoreError::internal)?;
-        let mut keys = HashSet::new();
-        let mut stmt = conn
+        let mut unmerged = conn
             .prepare(
-                "SELECT account_id, definition_id, uuid FROM event_completions_staged
+                "SELECT seq, account_id, definition_id, uuid FROM event_completions_staged
                  WHERE seq > ?1",
             )
             .map_err(StoreError::internal)?;
-        let mut rows = stmt.query([merged_through]).map_err(StoreError::internal)?;
-        while let Some(r) = rows.next().map_err(StoreError::internal)? {
-            let uuid: Vec<u8> = r.get(2).map_err(StoreError::internal)?;
-            keys.insert(occurrence_key(
-                r.get(0).map_err(StoreError::internal)?,
-                r.get(1).map_err(StoreError::internal)?,
-                &uuid,
-            ));
-        }
+        let keys: HashSet<u128> = keyed_rows(&mut unmerged, [merged_through])?
+            .into_iter()
+            .map(|(_, key)| key)
+            .collect();
         shared
             .merged_through
             .store(merged_through, Ordering::Release);
@@ -205,19 +236,10 @@ impl CompletionLog {
         })
     }
 
-    /// True when a completion of `definition` with this stored occurrence id is staged or
-    /// indexed already (and not deleted). `conn` is the writer's connection.
-    pub(super) fn knows(
-        &self,
-        conn: &Connection,
-        account: i64,
-        definition: i64,
-        uuid: &[u8],
-    ) -> Result<bool, StoreError> {
-        if self
-            .keys
-            .contains(&occurrence_key(account, definition, uuid))
-        {
+    /// True when a completion with this occurrence id is staged or indexed already (and not
+    /// deleted). `conn` is the writer's connection.
+    pub(super) fn knows(&self, conn: &Connection, id: &Occurrence<'_>) -> Result<bool, StoreError> {
+        if self.keys.contains(&id.key) {
             return Ok(true);
         }
         let indexed: Option<(i64, i64)> = self
@@ -227,7 +249,7 @@ impl CompletionLog {
                  WHERE account_id = ?1 AND uuid = ?2 AND definition_id = ?3",
             )
             .map_err(db)?
-            .query_row(params![account, uuid, definition], |r| {
+            .query_row(params![id.account, id.uuid, id.definition], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()
@@ -243,16 +265,15 @@ impl CompletionLog {
                    AND (definition_id IS NULL OR definition_id = ?4)",
             )
             .map_err(db)?
-            .exists(params![account, purged_through, seq, definition])
+            .exists(params![id.account, purged_through, seq, id.definition])
             .map_err(db)?;
         Ok(!purged)
     }
 
     /// Takes the next `seq` for a completion about to be staged with this occurrence id.
-    pub(super) fn stage(&mut self, account: i64, definition: i64, uuid: &[u8]) -> i64 {
-        let key = occurrence_key(account, definition, uuid);
-        self.keys.insert(key);
-        self.pending.push(Pending::Added(key));
+    pub(super) fn stage(&mut self, id: &Occurrence<'_>) -> i64 {
+        self.keys.insert(id.key);
+        self.pending.push(Pending::Added(id.key));
         self.staged_delta += 1;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -264,18 +285,16 @@ impl CompletionLog {
         self.next_seq - 1
     }
 
-    /// Forgets staged completions the current job deleted: (`seq`, account, definition, stored
-    /// id) each.
-    pub(super) fn unstage(&mut self, deleted: &[(i64, i64, i64, Vec<u8>)]) {
+    /// Forgets staged completions the current job deleted: (`seq`, occurrence key) each.
+    pub(super) fn unstage(&mut self, deleted: &[(i64, u128)]) {
         let merged = self.shared.merged_through.load(Ordering::Acquire);
-        for (seq, account, definition, uuid) in deleted {
-            let key = occurrence_key(*account, *definition, uuid);
+        for &(seq, key) in deleted {
             if self.keys.remove(&key) {
                 self.pending.push(Pending::Removed(key));
             }
             // A merged row no longer counts as staged. (A merge that commits meanwhile may
             // count a row twice; the count only paces writers and feeds a gauge.)
-            if *seq > merged {
+            if seq > merged {
                 self.staged_delta -= 1;
             }
         }
@@ -347,26 +366,16 @@ impl CompletionLog {
         }
         let through = self.deleted_through + DELETE_CHUNK;
         let tx = conn.unchecked_transaction().map_err(db)?;
-        let mut deleted = Vec::new();
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "DELETE FROM event_completions_staged WHERE seq <= ?1
-                     RETURNING account_id, definition_id, uuid",
-                )
-                .map_err(db)?;
-            let mut rows = stmt.query([through]).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let uuid: Vec<u8> = r.get(2).map_err(db)?;
-                deleted.push(occurrence_key(
-                    r.get(0).map_err(db)?,
-                    r.get(1).map_err(db)?,
-                    &uuid,
-                ));
-            }
-        }
+        let mut delete = tx
+            .prepare_cached(
+                "DELETE FROM event_completions_staged WHERE seq <= ?1
+                 RETURNING seq, account_id, definition_id, uuid",
+            )
+            .map_err(db)?;
+        let deleted = keyed_rows(&mut delete, [through])?;
+        drop(delete);
         tx.commit().map_err(db)?;
-        for key in deleted {
+        for (_, key) in deleted {
             self.keys.remove(&key);
         }
         self.deleted_through = through;
@@ -644,25 +653,14 @@ pub(super) fn purge(
     account: i64,
     definition: Option<i64>,
 ) -> Result<(), StoreError> {
-    let mut deleted = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare_cached(
-                "DELETE FROM event_completions_staged
-                 WHERE account_id = ?1 AND (?2 IS NULL OR definition_id = ?2)
-                 RETURNING seq, account_id, definition_id, uuid",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query(params![account, definition]).map_err(db)?;
-        while let Some(r) = rows.next().map_err(db)? {
-            deleted.push((
-                r.get(0).map_err(db)?,
-                r.get(1).map_err(db)?,
-                r.get(2).map_err(db)?,
-                r.get(3).map_err(db)?,
-            ));
-        }
-    }
+    let mut delete = conn
+        .prepare_cached(
+            "DELETE FROM event_completions_staged
+             WHERE account_id = ?1 AND (?2 IS NULL OR definition_id = ?2)
+             RETURNING seq, account_id, definition_id, uuid",
+        )
+        .map_err(db)?;
+    let deleted = keyed_rows(&mut delete, params![account, definition])?;
     log.unstage(&deleted);
     conn.prepare_cached(
         "INSERT INTO event_purges (account_id, definition_id, through_seq) VALUES (?1, ?2, ?3)",

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::completion_log::{self, ATTACHED};
+use super::completion_log::{self, Occurrence, ATTACHED};
 use super::tenancy::contact_by_email;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::custom_events::*;
@@ -268,11 +268,12 @@ impl CustomEventStore for SqliteStore {
                     },
                 };
                 let uuid = occurrence_id::encode(&completion.uuid);
-                if log.knows(conn, account.0, completion.definition_id, &uuid)? {
+                let id = Occurrence::new(account.0, completion.definition_id, &uuid);
+                if log.knows(conn, &id)? {
                     batch.duplicates += 1;
                     continue;
                 }
-                let seq = log.stage(account.0, completion.definition_id, &uuid);
+                let seq = log.stage(&id);
                 stage
                     .execute(params![
                         seq,

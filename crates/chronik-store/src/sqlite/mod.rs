@@ -20,6 +20,8 @@ mod crm;
 mod custom_events;
 mod tenancy;
 
+#[cfg(test)]
+use completion_log::Occurrence;
 use completion_log::{CompletionLog, LogShared};
 pub use completion_log::{COMPLETIONS_FILE, MAX_STAGED};
 
@@ -872,23 +874,29 @@ mod tests {
         )
         .expect("opens");
         let Writer { conn, log } = &mut writer;
-        let knows = |log: &CompletionLog, id: &[u8]| log.knows(conn, 1, 7, id).expect("looks up");
+        let (u, v) = (Occurrence::new(1, 7, b"u"), Occurrence::new(1, 7, b"v"));
+        let knows =
+            |log: &CompletionLog, id: &Occurrence<'_>| log.knows(conn, id).expect("looks up");
         log.begin_group().expect("begins");
-        assert!(!knows(log, b"u"));
-        let seq = log.stage(1, 7, b"u");
-        assert!(knows(log, b"u"), "taken within the group");
+        assert!(!knows(log, &u));
+        let seq = log.stage(&u);
+        assert!(knows(log, &u), "taken within the group");
         let purge = log.mark();
-        log.unstage(&[(seq, 1, 7, b"u".to_vec())]);
-        assert!(!knows(log, b"u"), "a later job's purge frees it at once");
+        // The deleted row as a purge's RETURNING gives it.
+        let mut deleted = conn
+            .prepare("SELECT ?1, 1, 7, CAST('u' AS BLOB)")
+            .expect("prepares");
+        log.unstage(&completion_log::keyed_rows(&mut deleted, [seq]).expect("keys"));
+        assert!(!knows(log, &u), "a later job's purge frees it at once");
         log.undo_since(purge);
-        assert!(knows(log, b"u"), "taken again when that job fails");
+        assert!(knows(log, &u), "taken again when that job fails");
         log.end_group(false);
         log.begin_group().expect("begins");
-        assert!(!knows(log, b"u"), "a failed group keeps nothing");
-        log.stage(1, 7, b"v");
+        assert!(!knows(log, &u), "a failed group keeps nothing");
+        log.stage(&v);
         log.end_group(true);
         log.begin_group().expect("begins");
-        assert!(knows(log, b"v"), "a committed group keeps its ids");
+        assert!(knows(log, &v), "a committed group keeps its ids");
         log.end_group(true);
     }
 
