@@ -542,10 +542,10 @@ fn merge_round(
         let before = copied;
         while let Some(r) = found.next().map_err(db)? {
             let seq: i64 = r.get(0).map_err(db)?;
-            let values: [rusqlite::types::Value; 9] = std::array::from_fn(|i| {
-                r.get::<_, rusqlite::types::Value>(i)
-                    .unwrap_or(rusqlite::types::Value::Null)
-            });
+            let values = (0..9)
+                .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
             if insert
                 .execute(rusqlite::params_from_iter(values))
                 .map_err(db)?
