@@ -310,7 +310,16 @@ impl CustomEventStore for PostgresStore {
             " ORDER BY occurred_at {dir}, seq {dir} LIMIT "
         ))
         .push_bind(query.limit as i64 + 1);
-        let rows = sql.build().fetch_all(&self.pool).await.map_err(db)?;
+        // Planned with each call's values, never as a prepared statement: after five calls on a
+        // connection PostgreSQL may switch to a generic plan, which knows neither the limit nor
+        // how many rows the filters keep, and picks a sequential scan and sort of the whole
+        // account (about 300 ms on 1,000,000 completions, instead of a few ms).
+        let rows = sql
+            .build()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         let items = rows
             .iter()
             .map(completion_row)
