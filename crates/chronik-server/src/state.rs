@@ -7,7 +7,7 @@ use chronik_domain::Secret;
 use chronik_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::api::events::SingleSends;
+use crate::api::events::{SendCache, SingleSends};
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
 
 /// Shared, cheaply clonable state of a running server.
@@ -24,6 +24,8 @@ pub struct AppState {
     /// Single custom event sends waiting to be stored together, when the store does not
     /// commit concurrent writes together itself.
     pub single_sends: Option<Arc<SingleSends>>,
+    /// Grants and event definitions kept for custom event sends.
+    pub send_cache: Arc<SendCache>,
 }
 
 /// A started server state, plus the admin token when it was generated just now (the caller
@@ -66,6 +68,7 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
             metrics: crate::telemetry::metrics_handle(),
             single_sends: (!store.groups_concurrent_writes())
                 .then(|| Arc::new(SingleSends::default())),
+            send_cache: Arc::new(SendCache::default()),
             store,
         },
         generated_admin_token,

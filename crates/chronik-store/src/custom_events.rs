@@ -24,7 +24,7 @@ use chronik_domain::tenancy::Email;
 use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
 
-use crate::StoreError;
+use crate::{SettingsVersion, StoreError};
 
 /// An event definition as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,9 @@ pub struct StoredBatch {
 pub enum BatchRefusal {
     /// These inputs (by index) name records that do not exist (or are archived).
     RecordsNotFound(Vec<usize>),
+    /// The account's settings changed after the version the caller checked the batch against
+    /// (a definition changed or a token was revoked): check it again with the current ones.
+    SettingsChanged,
 }
 
 /// A point in the time order of completions: `(occurred_at, seq)`. Paging continues strictly
@@ -219,12 +222,18 @@ pub trait CustomEventStore: Send + Sync {
     /// the account's calendar month (UTC, of `now`): past `monthly_quota` the whole batch is
     /// rolled back with `QuotaExceeded { quota: "monthly completions", limit }`. `NotFound`
     /// when the account does not exist. At most [`MAX_COMPLETIONS_PER_CALL`] completions.
+    ///
+    /// With `checked: Some(version)` (the settings version the caller checked the completions
+    /// against), the batch is refused with `Ok(Err(SettingsChanged))` and nothing is written
+    /// when the account's settings version is another one by the time of the write; a change
+    /// of settings waits for the writes under way and is seen by every write after it.
     async fn store_completions(
         &self,
         account: AccountId,
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
         now: DateTime<Utc>,
+        checked: Option<SettingsVersion>,
     ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError>;
 
     /// A page of the account's completions matching `query`, ordered by `(occurred_at, seq)`.

@@ -129,6 +129,16 @@ pub struct RefreshToken {
     pub client_id: String,
 }
 
+/// The version of an account's settings that checks of a write can rely on: its Bearer tokens
+/// and its event definitions. Every change that could turn such a check around (a definition
+/// created, changed or deleted, a token revoked) raises it in the same transaction. A caller
+/// that checked a write against settings it read (or kept) at one version passes that version
+/// with the write, and the store refuses the write when the account has moved on since
+/// (`BatchRefusal::SettingsChanged`), so that settings kept in a node's memory never let a
+/// write through that the database's current settings would refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SettingsVersion(pub i64);
+
 /// What a Bearer token may do: act in `account` as `kind` with `scopes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BearerGrant {
@@ -140,6 +150,9 @@ pub struct BearerGrant {
     pub scopes: Scopes,
     /// When the token expires; `None` for private-app tokens, which do not.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The account's settings version when the token was read (the grant holds for as long
+    /// as the version does, or until `expires_at`).
+    pub settings: SettingsVersion,
 }
 
 /// The result of linking a visitor token to a contact.

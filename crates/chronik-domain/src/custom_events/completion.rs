@@ -23,15 +23,15 @@ pub const MAX_URL_VALUE_CHARS: usize = 1_024;
 /// of the name sorted last in ascending lexicographic order of the original names wins
 /// (SPEC.md); more than [`MAX_PROPERTIES_PER_COMPLETION`] distinct names is refused. `field`
 /// prefixes paths (`properties` or `inputs[3].properties`).
-pub fn fold_properties(
+pub fn fold_properties<K: AsRef<str> + Ord, V: AsRef<str>>(
     field: &str,
-    input: &BTreeMap<String, String>,
+    input: &BTreeMap<K, V>,
 ) -> Result<BTreeMap<String, String>, ValidationError> {
     let mut folded = BTreeMap::new();
     // A BTreeMap iterates in ascending order of the original names, so the last insert into a
     // folded name is the one sorted last.
     for (name, value) in input {
-        folded.insert(name.to_lowercase(), value.clone());
+        folded.insert(name.as_ref().to_lowercase(), value.as_ref().to_owned());
     }
     if folded.len() > MAX_PROPERTIES_PER_COMPLETION {
         return Err(ValidationError::new(

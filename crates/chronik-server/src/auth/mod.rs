@@ -12,14 +12,15 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chronik_domain::tenancy::{BearerKind, Scopes};
-use chronik_domain::{AccountId, AppId, Secret};
-use chronik_store::{App, StoreError};
+use chronik_domain::{AccountId, AppId, Secret, TokenHash};
+use chronik_store::{App, BearerGrant, SettingsVersion, StoreError};
 use chrono::Utc;
 
 use crate::error::{ApiError, Category};
 use crate::state::AppState;
 
-fn bearer_token(parts: &Parts) -> Option<Secret> {
+/// The `Authorization: Bearer` token of a request.
+pub(crate) fn bearer_token(parts: &Parts) -> Option<Secret> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -69,6 +70,8 @@ pub struct Caller {
     pub kind: BearerKind,
     /// The granted scopes.
     pub scopes: Scopes,
+    /// The account's settings version the grant was read at.
+    pub settings: SettingsVersion,
 }
 
 impl Caller {
@@ -79,6 +82,41 @@ impl Caller {
         } else {
             Err(ApiError::missing_scopes(any_of))
         }
+    }
+
+    /// The grant of a Bearer token, read from the store: 401 when the token is unknown.
+    pub(crate) async fn grant(
+        state: &AppState,
+        token: &TokenHash,
+    ) -> Result<BearerGrant, ApiError> {
+        match state.store.bearer(token).await {
+            Ok(grant) => Ok(grant),
+            Err(StoreError::NotFound) => Err(ApiError::unauthenticated()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller a grant makes: 401 when it has expired.
+    pub(crate) fn from_grant(grant: BearerGrant) -> Result<Caller, ApiError> {
+        if let Some(expires_at) = grant.expires_at {
+            let now = Utc::now();
+            if expires_at <= now {
+                let minutes = (now - expires_at).num_minutes();
+                return Err(ApiError::new(
+                    Category::ExpiredAuthentication,
+                    format!(
+                        "The OAuth token used to make this call expired {minutes} minute(s) ago. Refresh it with POST /oauth/v1/token (grant_type=refresh_token)."
+                    ),
+                ));
+            }
+        }
+        tracing::Span::current().record("account", grant.account.0);
+        Ok(Caller {
+            account: grant.account,
+            kind: grant.kind,
+            scopes: grant.scopes,
+            settings: grant.settings,
+        })
     }
 
     /// The app, when the caller is an install's OAuth token.
@@ -98,29 +136,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or_else(ApiError::unauthenticated)?;
-        let grant = match state.store.bearer(&token.hash()).await {
-            Ok(grant) => grant,
-            Err(StoreError::NotFound) => return Err(ApiError::unauthenticated()),
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(expires_at) = grant.expires_at {
-            let now = Utc::now();
-            if expires_at <= now {
-                let minutes = (now - expires_at).num_minutes();
-                return Err(ApiError::new(
-                    Category::ExpiredAuthentication,
-                    format!(
-                        "The OAuth token used to make this call expired {minutes} minute(s) ago. Refresh it with POST /oauth/v1/token (grant_type=refresh_token)."
-                    ),
-                ));
-            }
-        }
-        tracing::Span::current().record("account", grant.account.0);
-        Ok(Caller {
-            account: grant.account,
-            kind: grant.kind,
-            scopes: grant.scopes,
-        })
+        Caller::from_grant(Caller::grant(state, &token.hash()).await?)
     }
 }
 

@@ -688,3 +688,36 @@ async fn concurrent_single_sends_on_postgres_get_their_own_answers() {
     assert_eq!(stored, 150, "exactly up to the quota");
     assert_eq!(count(&c, &fqn).await, 250);
 }
+
+/// Sends keep their grant and definitions between requests; a change of the definition is
+/// still checked by the very next send (the store refuses the kept version, and the send is
+/// checked again against the changed definition).
+#[tokio::test]
+async fn the_send_after_a_definition_change_is_checked_against_the_change() {
+    let app = TestApp::spawn().await;
+    let (c, fqn, contact) = setup(&app).await;
+    let seats = |uuid: &str, seats: &str| json!({"eventName": fqn, "objectId": contact, "uuid": uuid, "properties": {"seats": seats}});
+    send(&c, &seats("1", "5")).await.assert_status(204);
+    send(&c, &seats("2", "6")).await.assert_status(204);
+    // seats becomes a string property: a value the number type refused is now taken.
+    send(&c, &seats("3", "many"))
+        .await
+        .assert_api_error(400, "VALIDATION_ERROR");
+    c.call(
+        Method::DELETE,
+        "/events/v3/event-definitions/signup/property/seats",
+        None,
+    )
+    .await
+    .assert_status(204);
+    let r = c
+        .call(
+            Method::POST,
+            "/events/v3/event-definitions/signup/property",
+            Some(&json!({"name": "seats", "label": "Seats", "type": "string"})),
+        )
+        .await;
+    r.assert_status(201);
+    send(&c, &seats("3", "many")).await.assert_status(204);
+    assert_eq!(count(&c, &fqn).await, 3);
+}

@@ -2,8 +2,13 @@
 //! and races between them are decided by the database, never by either node alone.
 //! Skipped (with a note) without `CHRONIK_TEST_DATABASE_URL`; under `CI=true` that fails.
 
+use reqwest::Method;
 use serde_json::json;
 
+use crate::crm_helpers::Crm;
+use crate::events_helpers::{
+    contact, define, define_signup, events, events_client, ids, send, SEND,
+};
 use crate::helpers::{PgSchema, TestApp};
 
 /// Races per test: each is one chance for both nodes to interleave inside the same statement.
@@ -149,4 +154,90 @@ async fn visitor_linked_on_both_nodes_at_once_creates_one_contact() {
         .await;
     again.assert_status(200);
     assert_eq!(again.body["contactCreated"], false);
+}
+
+/// A node keeps the grants and definitions its sends were checked against; a change made on
+/// the other node still holds for its very next send: a deleted property, a deleted definition
+/// and a revoked token are refused there at once, and nothing is stored under the old ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changed_on_one_node_hold_at_once_for_sends_on_the_other() {
+    let Some((a, b)) = two_nodes("multinode::settings_changed_hold_for_sends").await else {
+        return;
+    };
+    let on_a = events_client(&a).await;
+    let on_b = Crm {
+        app: &b,
+        portal_id: on_a.portal_id,
+        token: on_a.token.clone(),
+    };
+    let fqn = define_signup(&on_a).await;
+    let contact = contact(&on_a, "ada@example.com").await;
+    let with_note = |uuid: &str| json!({"eventName": fqn, "objectId": contact, "uuid": uuid, "properties": {"note": "hi"}});
+    // Node B reads the grant and the definition once, then keeps them.
+    for uuid in ["b-1", "b-2", "b-3"] {
+        send(&on_b, &with_note(uuid)).await.assert_status(204);
+    }
+
+    let r = on_a
+        .call(
+            Method::DELETE,
+            "/events/v3/event-definitions/signup/property/note",
+            None,
+        )
+        .await;
+    r.assert_status(204);
+    let refused = send(&on_b, &with_note("b-4")).await;
+    refused.assert_api_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        refused.errors()[0]["code"],
+        "PROPERTY_DOESNT_EXIST",
+        "{}",
+        refused.text
+    );
+    send(
+        &on_b,
+        &json!({"eventName": fqn, "objectId": contact, "uuid": "b-5"}),
+    )
+    .await
+    .assert_status(204);
+    let r = events(&on_a, &format!("eventType={fqn}&limit=100&sort=ASCENDING")).await;
+    r.assert_status(200);
+    assert_eq!(ids(&r), ["b-1", "b-2", "b-3", "b-5"]);
+
+    on_a.call(Method::DELETE, "/events/v3/event-definitions/signup", None)
+        .await
+        .assert_status(204);
+    let gone = send(
+        &on_b,
+        &json!({"eventName": fqn, "objectId": contact, "uuid": "b-6"}),
+    )
+    .await;
+    gone.assert_api_error(400, "VALIDATION_ERROR");
+    assert_eq!(gone.errors()[0]["code"], "EVENT_NOT_FOUND", "{}", gone.text);
+    let by_contact = events(
+        &on_a,
+        &format!("objectType=contact&objectId={contact}&limit=100"),
+    )
+    .await;
+    assert_eq!(ids(&by_contact), Vec::<String>::new());
+
+    // An install's access token, kept by node B, revoked on node A.
+    let fqn = define(&on_a, json!({"label": "Login", "name": "login"})).await;
+    let creds = a.new_app("App").await;
+    let tokens = a.new_install(&creds, on_a.portal_id, &[SEND]).await;
+    let installed = Crm {
+        app: &b,
+        portal_id: on_a.portal_id,
+        token: tokens.access_token.clone(),
+    };
+    let login = |uuid: &str| json!({"eventName": fqn, "objectId": contact, "uuid": uuid});
+    send(&installed, &login("i-1")).await.assert_status(204);
+    a.revoke_refresh_token(&tokens.refresh_token)
+        .await
+        .assert_status(204);
+    send(&installed, &login("i-2"))
+        .await
+        .assert_api_error(401, "INVALID_AUTHENTICATION");
+    let r = events(&on_a, &format!("eventType={fqn}&limit=100")).await;
+    assert_eq!(ids(&r), ["i-1"]);
 }

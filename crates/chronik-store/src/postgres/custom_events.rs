@@ -7,6 +7,13 @@
 //! take, so the rest of the account's traffic never waits on it. A name is never reused because
 //! a deleted definition keeps its row (`deleted_at` set) and the primary key `(account_id, name)`
 //! refuses a second insert.
+//!
+//! Every change of definitions raises the account's settings version first (its `FOR NO KEY
+//! UPDATE` lock on the account row is also the lock that serializes creates). A send reads the
+//! version with `FOR SHARE` on the account row as its first statement and holds it until its
+//! commit: a change waits for the sends under way, and the sends after it wait for its commit
+//! and read the new version, so a send checked against the old definitions is refused
+//! (`SettingsChanged`) instead of stored.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +26,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::tenancy::contact_by_email;
-use super::{account_exists, db, from_ms, ms, PostgresStore};
+use super::{db, from_ms, ms, raise_settings_version, PostgresStore};
 use crate::custom_events::*;
-use crate::{occurrence_id, StoreError};
+use crate::{occurrence_id, SettingsVersion, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -54,12 +61,8 @@ impl CustomEventStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<StoredEventDefinition, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        // Serializes this account's creates on every node until the commit.
-        sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR NO KEY UPDATE")
-            .bind(account.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        // Its lock serializes this account's creates on every node until the commit.
+        raise_settings_version(&mut tx, account).await?;
         let (holder, live): (Option<i64>, i64) = sqlx::query_as(
             "SELECT (SELECT definition_id FROM event_definitions
                      WHERE account_id = $1 AND name = $2),
@@ -156,6 +159,7 @@ impl CustomEventStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Result<StoredEventDefinition, DomainError>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        raise_settings_version(&mut tx, account).await?;
         // FOR UPDATE makes concurrent changes of this definition, on any node, wait for this one.
         let row = sqlx::query(
             "SELECT definition_id, definition, created_at, updated_at FROM event_definitions
@@ -197,6 +201,7 @@ impl CustomEventStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        raise_settings_version(&mut tx, account).await?;
         let deleted = sqlx::query(
             "UPDATE event_definitions SET deleted_at = $3, updated_at = $3
              WHERE account_id = $1 AND name = $2 AND deleted_at IS NULL",
@@ -233,6 +238,7 @@ impl CustomEventStore for PostgresStore {
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
         now: DateTime<Utc>,
+        checked: Option<SettingsVersion>,
     ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
         if completions.len() > MAX_COMPLETIONS_PER_CALL {
             return Err(StoreError::internal(format!(
@@ -241,12 +247,19 @@ impl CustomEventStore for PostgresStore {
         }
         let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % USAGE_SHARDS as u64) as i16;
         match self
-            .attempt_completions(account, &completions, monthly_quota, now, Some(shard))
+            .attempt_completions(
+                account,
+                &completions,
+                monthly_quota,
+                now,
+                checked,
+                Some(shard),
+            )
             .await?
         {
             Attempt::Done(outcome) => Ok(outcome),
             Attempt::NearQuota => match self
-                .attempt_completions(account, &completions, monthly_quota, now, None)
+                .attempt_completions(account, &completions, monthly_quota, now, checked, None)
                 .await?
             {
                 Attempt::Done(outcome) => Ok(outcome),
@@ -369,26 +382,30 @@ impl PostgresStore {
         completions: &[NewCompletion],
         monthly_quota: u64,
         now: DateTime<Utc>,
+        checked: Option<SettingsVersion>,
         shard: Option<i16>,
     ) -> Result<Attempt, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let lock = match shard {
-            // Every send holds a KEY SHARE lock on the account until its commit, taken by its
+            // Every send holds a SHARE lock on the account until its commit, taken by its
             // first statement (see `resolve_records`).
-            Some(_) => AccountLock::KeyShareFirst,
+            Some(_) => AccountLock::ShareFirst,
             None => {
-                // Conflicts with the KEY SHARE lock every send holds on the account until its
+                // Conflicts with the SHARE lock every send holds on the account until its
                 // commit: waits for the sends in flight, and holds off new ones.
-                sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE")
-                    .bind(account.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                AccountLock::Held
+                let current: i64 = sqlx::query_scalar(
+                    "SELECT settings_version FROM accounts WHERE account_id = $1 FOR UPDATE",
+                )
+                .bind(account.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                AccountLock::Held(SettingsVersion(current))
             }
         };
         let mut batch = StoredBatch::default();
-        let object_ids = match resolve_records(&mut tx, account, lock, completions).await? {
+        let object_ids = match resolve_records(&mut tx, account, lock, checked, completions).await?
+        {
             Ok(resolved) => resolved,
             Err(refusal) => return Ok(Attempt::Done(Err(refusal))),
         };
@@ -502,19 +519,22 @@ impl PostgresStore {
 /// Whether [`resolve_records`] must lock the account first.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum AccountLock {
-    /// The transaction holds a lock on the account already.
-    Held,
-    /// Take a KEY SHARE lock on the account (`NotFound` when there is none) before anything
-    /// else: with the lookup by record id when there is one, in the same round trip.
-    KeyShareFirst,
+    /// The transaction holds a lock on the account already, and read this settings version.
+    Held(SettingsVersion),
+    /// Take a SHARE lock on the account (`NotFound` when there is none) and read its settings
+    /// version before anything else: with the lookup by record id when there is one, in the
+    /// same round trip.
+    ShareFirst,
 }
 
 /// Each completion's record id (`None` for an email still to be found or created), or the
-/// indexes of the completions whose record does not exist. One query per kind of reference.
+/// indexes of the completions whose record does not exist, or `SettingsChanged` when the
+/// account's settings version is not `checked`. One query per kind of reference.
 async fn resolve_records(
     tx: &mut PgConnection,
     account: AccountId,
     lock: AccountLock,
+    checked: Option<SettingsVersion>,
     completions: &[NewCompletion],
 ) -> Result<Result<Vec<Option<i64>>, BatchRefusal>, StoreError> {
     let mut by_id: Vec<i64> = Vec::new();
@@ -533,14 +553,19 @@ async fn resolve_records(
         }
     }
     let mut live: HashSet<(i64, String)> = HashSet::new();
+    let mut current = match lock {
+        AccountLock::Held(version) => Some(version),
+        AccountLock::ShareFirst => None,
+    };
     if !by_id.is_empty() {
         by_id.sort_unstable();
         by_id.dedup();
-        // With the account's KEY SHARE lock (a no-op when the transaction holds a stronger one):
+        // With the account's SHARE lock (a no-op when the transaction holds a stronger one):
         // no row at all when there is no account, one row without a record when no id is live.
-        let rows: Vec<(Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT o.object_id, o.object_type_id
-             FROM (SELECT account_id FROM accounts WHERE account_id = $1 FOR KEY SHARE) a
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT a.settings_version, o.object_id, o.object_type_id
+             FROM (SELECT account_id, settings_version FROM accounts
+                   WHERE account_id = $1 FOR SHARE) a
              LEFT JOIN crm_objects o
                  ON o.account_id = a.account_id AND o.object_id = ANY($2)
                      AND o.archived_at IS NULL",
@@ -550,12 +575,23 @@ async fn resolve_records(
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        if rows.is_empty() {
+        let Some((version, _, _)) = rows.first() else {
             return Err(StoreError::NotFound);
-        }
-        live.extend(rows.into_iter().filter_map(|(id, t)| id.zip(t)));
-    } else if lock == AccountLock::KeyShareFirst {
-        account_exists(&mut *tx, account).await?;
+        };
+        current.get_or_insert(SettingsVersion(*version));
+        live.extend(rows.into_iter().filter_map(|(_, id, t)| id.zip(t)));
+    } else if current.is_none() {
+        let version: i64 = sqlx::query_scalar(
+            "SELECT settings_version FROM accounts WHERE account_id = $1 FOR SHARE",
+        )
+        .bind(account.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        current = Some(SettingsVersion(version));
+    }
+    if checked.is_some_and(|checked| Some(checked) != current) {
+        return Ok(Err(BatchRefusal::SettingsChanged));
     }
     let mut by_utk: HashMap<String, i64> = HashMap::new();
     if !utks.is_empty() {

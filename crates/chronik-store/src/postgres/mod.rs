@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "event_completions",
         sql: include_str!("migrations/0004_event_completions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "settings_version",
+        sql: include_str!("migrations/0005_settings_version.sql"),
+    },
 ];
 
 /// Any constant works; it only has to be the same on every node.
@@ -97,6 +102,29 @@ fn ms(t: DateTime<Utc>) -> i64 {
 
 fn from_ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+/// Raises the account's settings version, as the first statement of a change of its settings
+/// (an event definition, a token): its row lock (`FOR NO KEY UPDATE`) waits for the sends under
+/// way, which hold `FOR SHARE` on the account until they commit, and holds off new ones until
+/// this change commits; those then read the new version and are refused if they were checked
+/// against the old one. `NotFound` when there is no such account.
+async fn raise_settings_version(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<(), StoreError> {
+    let raised = sqlx::query(
+        "UPDATE accounts SET settings_version = settings_version + 1 WHERE account_id = $1",
+    )
+    .bind(account.0)
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if raised == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 async fn account_exists(conn: &mut PgConnection, account: AccountId) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::{account_exists, db, from_ms, ms, PostgresStore};
+use super::{account_exists, db, from_ms, ms, raise_settings_version, PostgresStore};
 use crate::tenancy::*;
 use crate::StoreError;
 
@@ -430,6 +430,16 @@ impl TenancyStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // The account first (the order every change of settings takes its locks in).
+        let account: Option<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM refresh_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let account = account.ok_or(StoreError::NotFound)?;
+        raise_settings_version(&mut tx, AccountId(account)).await?;
         let revoked = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
         )
@@ -457,11 +467,15 @@ impl TenancyStore for PostgresStore {
     async fn bearer(&self, token: &TokenHash) -> Result<BearerGrant, StoreError> {
         // One round trip: the token is either an install's access token or a private app's.
         let row = sqlx::query(
-            "SELECT account_id, app_id, NULL::BIGINT AS private_app_id, scopes, expires_at
-             FROM access_tokens WHERE token_hash = $1
-             UNION ALL
-             SELECT account_id, NULL, private_app_id, scopes, NULL FROM private_apps WHERE token_hash = $1
-             LIMIT 1",
+            "SELECT t.account_id, t.app_id, t.private_app_id, t.scopes, t.expires_at,
+                    a.settings_version
+             FROM (SELECT account_id, app_id, NULL::BIGINT AS private_app_id, scopes, expires_at
+                   FROM access_tokens WHERE token_hash = $1
+                   UNION ALL
+                   SELECT account_id, NULL, private_app_id, scopes, NULL
+                   FROM private_apps WHERE token_hash = $1
+                   LIMIT 1) t
+             JOIN accounts a ON a.account_id = t.account_id",
         )
         .bind(token.as_str())
         .fetch_one(&self.pool)
@@ -482,6 +496,7 @@ impl TenancyStore for PostgresStore {
             kind,
             scopes: scopes_from_json(&row.try_get::<String, _>(3).map_err(db)?)?,
             expires_at: expires_at.map(from_ms),
+            settings: SettingsVersion(row.try_get(5).map_err(db)?),
         })
     }
 

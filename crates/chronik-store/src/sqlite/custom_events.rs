@@ -15,9 +15,11 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::completion_log::{self, Occurrence, ATTACHED};
 use super::tenancy::contact_by_email;
-use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
+use super::{
+    account_exists, db, from_ms, ms, next_id, raise_settings_version, settings_version, SqliteStore,
+};
 use crate::custom_events::*;
-use crate::{occurrence_id, property_bits, StoreError};
+use crate::{occurrence_id, property_bits, SettingsVersion, StoreError};
 
 const QUOTA: &str = "event definitions";
 const NAME_CONSTRAINT: &str = "event definition name";
@@ -113,6 +115,7 @@ impl CustomEventStore for SqliteStore {
                 },
                 e => e,
             })?;
+            raise_settings_version(conn, account)?;
             Ok(StoredEventDefinition {
                 id: id.to_string(),
                 definition,
@@ -191,6 +194,7 @@ impl CustomEventStore for SqliteStore {
             .map_err(db)?
             .execute(params![account.0, name, to_json(&next)?, ms(now)])
             .map_err(db)?;
+            raise_settings_version(conn, account)?;
             Ok(Ok(StoredEventDefinition {
                 definition: next,
                 updated_at: from_ms(ms(now)),
@@ -220,6 +224,7 @@ impl CustomEventStore for SqliteStore {
                 .optional()
                 .map_err(db)?;
             let definition = deleted.ok_or(StoreError::NotFound)?;
+            raise_settings_version(conn, account)?;
             completion_log::purge(conn, log, account.0, Some(definition))
         })
         .await
@@ -232,6 +237,7 @@ impl CustomEventStore for SqliteStore {
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
         now: DateTime<Utc>,
+        checked: Option<SettingsVersion>,
     ) -> Result<Result<StoredBatch, BatchRefusal>, StoreError> {
         // Off the writer thread: it is the bottleneck.
         let bits: Vec<Option<i64>> = completions
@@ -239,7 +245,12 @@ impl CustomEventStore for SqliteStore {
             .map(|c| property_bits::of_json(&c.properties_json))
             .collect();
         self.write_staging(move |conn, log| {
-            account_exists(conn, account)?;
+            // The single writer runs this job alone: no change of settings can come between
+            // this read and the commit.
+            let current = settings_version(conn, account)?;
+            if checked.is_some_and(|checked| checked != current) {
+                return Ok(Err(BatchRefusal::SettingsChanged));
+            }
             let mut batch = StoredBatch::default();
             let records = match resolve_records(conn, account, &completions)? {
                 Ok(records) => records,

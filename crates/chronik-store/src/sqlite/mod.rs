@@ -35,7 +35,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::migrate::Migration;
-use crate::{Store, StoreError};
+use crate::{SettingsVersion, Store, StoreError};
 
 /// At most this many jobs share one commit. Large enough to amortize the fsync under load,
 /// small enough that one commit never holds replies back for long.
@@ -142,6 +142,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "staged_completions",
         sql: include_str!("migrations/0006_staged_completions.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "settings_version",
+        sql: include_str!("migrations/0007_settings_version.sql"),
     },
 ];
 
@@ -690,6 +695,26 @@ fn next_id(conn: &Connection, name: &str) -> Result<i64, StoreError> {
     .map_err(db)
 }
 
+/// The account's settings version; `NotFound` when there is no account.
+fn settings_version(conn: &Connection, account: AccountId) -> Result<SettingsVersion, StoreError> {
+    conn.prepare_cached("SELECT settings_version FROM accounts WHERE account_id = ?1")
+        .map_err(db)?
+        .query_row([account.0], |r| Ok(SettingsVersion(r.get(0)?)))
+        .map_err(db)
+}
+
+/// Raises the account's settings version, in the transaction of a change of its settings (an
+/// event definition, a token): writes checked against the version before are refused after.
+fn raise_settings_version(conn: &Connection, account: AccountId) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE accounts SET settings_version = settings_version + 1 WHERE account_id = ?1",
+    )
+    .map_err(db)?
+    .execute([account.0])
+    .map_err(db)?;
+    Ok(())
+}
+
 fn account_exists(conn: &Connection, account: AccountId) -> Result<(), StoreError> {
     conn.query_row(
         "SELECT 1 FROM accounts WHERE account_id = ?1",
@@ -794,7 +819,7 @@ mod tests {
         for start in (0..total).step_by(500) {
             let batch = (start..start + 500).map(completion).collect();
             let stored = store
-                .store_completions(account, batch, u64::MAX, now)
+                .store_completions(account, batch, u64::MAX, now, None)
                 .await
                 .expect("stores")
                 .expect("accepted");
@@ -808,6 +833,7 @@ mod tests {
                 vec![completion(1), completion(total - 1)],
                 u64::MAX,
                 now,
+                None,
             )
             .await
             .expect("stores")
@@ -817,7 +843,7 @@ mod tests {
             "indexed and staged ids are both taken"
         );
         let again = store
-            .store_completions(account, vec![completion(2)], u64::MAX, now)
+            .store_completions(account, vec![completion(2)], u64::MAX, now, None)
             .await
             .expect("stores")
             .expect("accepted");

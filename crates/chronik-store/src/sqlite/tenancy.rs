@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::completion_log;
-use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
+use super::{account_exists, db, from_ms, ms, next_id, raise_settings_version, SqliteStore};
 use crate::tenancy::*;
 use crate::StoreError;
 
@@ -447,6 +447,14 @@ impl TenancyStore for SqliteStore {
             if revoked == 0 {
                 return Err(StoreError::NotFound);
             }
+            let account: i64 = conn
+                .query_row(
+                    "SELECT account_id FROM refresh_tokens WHERE token_hash = ?1",
+                    [&token],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            raise_settings_version(conn, AccountId(account))?;
             conn.execute("DELETE FROM access_tokens WHERE refresh_token_hash = ?1", [token])
                 .map_err(db)?;
             Ok(())
@@ -461,40 +469,44 @@ impl TenancyStore for SqliteStore {
             // Every authenticated request runs these two lookups: keep them prepared.
             let install = conn
                 .prepare_cached(
-                    "SELECT account_id, app_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
+                    "SELECT t.account_id, t.app_id, t.scopes, t.expires_at, a.settings_version
+                     FROM access_tokens t JOIN accounts a ON a.account_id = t.account_id
+                     WHERE t.token_hash = ?1",
                 )
                 .map_err(db)?
-                .query_row(
-                    [&token],
-                    |r| {
-                        Ok(BearerGrant {
-                            account: AccountId(r.get(0)?),
-                            kind: BearerKind::Install { app: AppId(r.get(1)?) },
-                            scopes: scopes_from_json(&r.get::<_, String>(2)?)?,
-                            expires_at: Some(from_ms(r.get(3)?)),
-                        })
-                    },
-                )
+                .query_row([&token], |r| {
+                    Ok(BearerGrant {
+                        account: AccountId(r.get(0)?),
+                        kind: BearerKind::Install {
+                            app: AppId(r.get(1)?),
+                        },
+                        scopes: scopes_from_json(&r.get::<_, String>(2)?)?,
+                        expires_at: Some(from_ms(r.get(3)?)),
+                        settings: SettingsVersion(r.get(4)?),
+                    })
+                })
                 .optional()
                 .map_err(db)?;
             if let Some(grant) = install {
                 return Ok(grant);
             }
             conn.prepare_cached(
-                "SELECT account_id, private_app_id, scopes FROM private_apps WHERE token_hash = ?1",
+                "SELECT p.account_id, p.private_app_id, p.scopes, a.settings_version
+                 FROM private_apps p JOIN accounts a ON a.account_id = p.account_id
+                 WHERE p.token_hash = ?1",
             )
             .map_err(db)?
-            .query_row(
-                [&token],
-                |r| {
-                    Ok(BearerGrant {
-                        account: AccountId(r.get(0)?),
-                        kind: BearerKind::PrivateApp { private_app: PrivateAppId(r.get(1)?) },
-                        scopes: scopes_from_json(&r.get::<_, String>(2)?)?,
-                        expires_at: None,
-                    })
-                },
-            )
+            .query_row([&token], |r| {
+                Ok(BearerGrant {
+                    account: AccountId(r.get(0)?),
+                    kind: BearerKind::PrivateApp {
+                        private_app: PrivateAppId(r.get(1)?),
+                    },
+                    scopes: scopes_from_json(&r.get::<_, String>(2)?)?,
+                    expires_at: None,
+                    settings: SettingsVersion(r.get(3)?),
+                })
+            })
             .map_err(db)
         })
         .await

@@ -134,7 +134,7 @@ fn completion(
 
 async fn store(s: &Setup, batch: Vec<NewCompletion>) -> StoredBatch {
     s.store
-        .store_completions(s.account, batch, QUOTA, Utc::now())
+        .store_completions(s.account, batch, QUOTA, Utc::now(), None)
         .await
         .unwrap()
         .unwrap()
@@ -304,6 +304,7 @@ async fn a_missing_record_refuses_the_whole_batch(fx: &Fixture) {
             ],
             QUOTA,
             Utc::now(),
+            None,
         )
         .await
         .unwrap();
@@ -342,6 +343,7 @@ async fn a_missing_record_refuses_the_whole_batch(fx: &Fixture) {
             vec![completion(&s, RecordRef::Id(s.contacts[0]), 1, "x", &[])],
             QUOTA,
             Utc::now(),
+            None,
         )
         .await
         .unwrap();
@@ -445,7 +447,7 @@ async fn the_monthly_quota_allows_its_limit_and_refuses_one_more(fx: &Fixture) {
     let now = Utc::now();
     let ok = s
         .store
-        .store_completions(s.account, batch(0, 3), 5, now)
+        .store_completions(s.account, batch(0, 3), 5, now, None)
         .await
         .unwrap();
     assert_eq!(ok.unwrap().stored, 3);
@@ -454,13 +456,13 @@ async fn the_monthly_quota_allows_its_limit_and_refuses_one_more(fx: &Fixture) {
     to_limit.push(completion(&s, RecordRef::Id(c), 0, "q0", &[]));
     let ok = s
         .store
-        .store_completions(s.account, to_limit, 5, now)
+        .store_completions(s.account, to_limit, 5, now, None)
         .await
         .unwrap();
     assert_eq!(ok.unwrap().stored, 2);
     let past = s
         .store
-        .store_completions(s.account, batch(5, 1), 5, now)
+        .store_completions(s.account, batch(5, 1), 5, now, None)
         .await;
     assert!(
         matches!(past, Err(StoreError::QuotaExceeded { limit: 5, .. })),
@@ -479,7 +481,7 @@ async fn the_monthly_quota_allows_its_limit_and_refuses_one_more(fx: &Fixture) {
     let next_month = now + Duration::days(32);
     let ok = s
         .store
-        .store_completions(s.account, batch(5, 1), 5, next_month)
+        .store_completions(s.account, batch(5, 1), 5, next_month, None)
         .await
         .unwrap();
     assert_eq!(ok.unwrap().stored, 1);
@@ -531,7 +533,7 @@ async fn race_batches(
                 })
                 .collect();
             s.store
-                .store_completions(s.account, batch, quota, Utc::now())
+                .store_completions(s.account, batch, quota, Utc::now(), None)
                 .await
         }));
     }
@@ -841,13 +843,14 @@ async fn accounts_see_only_their_own_completions(fx: &Fixture) {
             )],
             QUOTA,
             Utc::now(),
+            None,
         )
         .await
         .unwrap();
     assert_eq!(refused, Err(BatchRefusal::RecordsNotFound(vec![0])));
     let missing = s
         .store
-        .store_completions(AccountId(987_654), Vec::new(), QUOTA, Utc::now())
+        .store_completions(AccountId(987_654), Vec::new(), QUOTA, Utc::now(), None)
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }

@@ -11,6 +11,7 @@ mod completions;
 mod crm;
 mod custom_events;
 mod fixture;
+mod settings;
 mod tenancy;
 
 /// Turns `async fn case(fx: &Fixture)` into a `sqlite::case` and a `postgres::case` test.

@@ -2,6 +2,7 @@
 //!
 //! - `definitions.rs`: `/events/v3/event-definitions` and their properties;
 //! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
+//! - `send_cache.rs`: the grants and definitions sends keep between requests;
 //! - `single_sends.rs`: single sends stored together on a store that commits each call alone;
 //! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`.
 //!
@@ -11,8 +12,10 @@
 mod definitions;
 mod read;
 mod send;
+mod send_cache;
 mod single_sends;
 
+pub use send_cache::SendCache;
 pub use single_sends::SingleSends;
 
 use utoipa_axum::router::OpenApiRouter;

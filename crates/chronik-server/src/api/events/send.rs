@@ -9,6 +9,11 @@
 //! A valid batch is stored in one atomic step and answered 204; a uuid the event type already
 //! has stores nothing (the first completion stays) and is counted in
 //! `chronik_custom_event_duplicates_total`, so a client's retry is safe.
+//!
+//! The grant and the definitions a send is checked against may be ones this node kept
+//! (`send_cache.rs`); the write carries their settings version, and when the store refuses it
+//! (they changed since), the send reads them again and is checked and written anew, at most
+//! [`MAX_ATTEMPTS`] times.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,7 +30,7 @@ use chronik_domain::custom_events::definition::{short_name, EventProperty};
 use chronik_domain::tenancy::{parse_utk, Email};
 use chronik_domain::{ObjectId, ValidationError};
 use chronik_store::{
-    BatchRefusal, NewCompletion, RecordRef, StoreError, StoredEventDefinition,
+    BatchRefusal, NewCompletion, RecordRef, SettingsVersion, StoreError, StoredEventDefinition,
     MONTHLY_COMPLETIONS_QUOTA,
 };
 use chrono::{DateTime, Utc};
@@ -33,6 +38,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::send_cache::SendCaller;
 use super::SEND_SCOPE;
 use crate::auth::Caller;
 use crate::error::{ApiError, Category, ErrorDetail};
@@ -44,6 +50,10 @@ pub const MAX_BATCH_INPUTS: usize = 500;
 
 /// The longest `uuid` accepted.
 pub const MAX_UUID_CHARS: usize = 256;
+
+/// How many times a send is checked and written when the account's settings keep changing
+/// under it; then it is refused with a 503 and nothing stored.
+const MAX_ATTEMPTS: usize = 3;
 
 /// The date-versioned prefixes that serve the same send endpoints as `/events/v3`.
 const DATED_PREFIXES: &[&str] = &["/events/2025-09", "/events/2026-03"];
@@ -73,11 +83,11 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    fn into_text(self) -> String {
+    fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Scalar::Text(s) => s,
-            Scalar::Number(n) => n.to_string(),
-            Scalar::Bool(b) => b.to_string(),
+            Scalar::Text(s) => s.as_str().into(),
+            Scalar::Number(n) => n.to_string().into(),
+            Scalar::Bool(b) => b.to_string().into(),
         }
     }
 }
@@ -128,11 +138,11 @@ pub struct BatchRequest {
 )]
 async fn send(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: SendCaller,
     Json(input): Json<CompletionRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_any(&[SEND_SCOPE])?;
-    store(&state, &caller, vec![input], false).await
+    caller.caller.require_any(&[SEND_SCOPE])?;
+    store(&state, caller, vec![input], false).await
 }
 
 /// Send up to 500 completions; all are stored or none.
@@ -150,10 +160,10 @@ async fn send(
 )]
 async fn send_batch(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: SendCaller,
     Json(batch): Json<BatchRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_any(&[SEND_SCOPE])?;
+    caller.caller.require_any(&[SEND_SCOPE])?;
     let inputs = batch
         .inputs
         .ok_or_else(|| ApiError::validation(vec![ValidationError::required("inputs")]))?;
@@ -167,14 +177,16 @@ async fn send_batch(
             ),
         )]));
     }
-    store(&state, &caller, inputs, true).await
+    store(&state, caller, inputs, true).await
 }
 
-/// A definition ready to check inputs against.
-struct Prepared {
+/// A definition ready to check inputs against, as read at one settings version.
+pub(super) struct Prepared {
     id: i64,
     stored: StoredEventDefinition,
     properties: Vec<EventProperty>,
+    /// The account's settings version it was read at (the caller's, read before it).
+    pub(super) settings: SettingsVersion,
 }
 
 /// What one input says about its record, kept for the message when the record is missing.
@@ -184,19 +196,76 @@ struct Checked {
     field: &'static str,
 }
 
-/// Checks every input, then stores them all or refuses with every problem listed.
+/// Checks every input, then stores them all or refuses with every problem listed; checks and
+/// writes again with settings read anew while the store says they changed.
 async fn store(
     state: &AppState,
-    caller: &Caller,
+    caller: SendCaller,
     inputs: Vec<CompletionRequest>,
     batch: bool,
 ) -> Result<StatusCode, ApiError> {
+    let SendCaller {
+        mut caller,
+        token,
+        mut fresh,
+    } = caller;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let grant = match attempt_store(state, &caller, &inputs, batch).await? {
+            Attempt::Answered(status) => return Ok(status),
+            Attempt::Invalid(refusal) if fresh => return Err(refusal),
+            Attempt::Invalid(refusal) => {
+                // Checked against a kept grant's settings, which may be out of date: the
+                // refusal stands when the account's settings version has not moved.
+                let grant = Caller::grant(state, &token).await?;
+                if grant.settings == caller.settings {
+                    return Err(refusal);
+                }
+                grant
+            }
+            Attempt::SettingsChanged => Caller::grant(state, &token).await?,
+        };
+        metrics::counter!("chronik_custom_event_settings_changed_total").increment(1);
+        tracing::debug!(
+            attempt,
+            "the account's settings changed since the send was checked; checking it again"
+        );
+        state.send_cache.forget(caller.account);
+        state.send_cache.keep_grant(&token, &grant);
+        caller = Caller::from_grant(grant)?;
+        caller.require_any(&[SEND_SCOPE])?;
+        fresh = true;
+    }
+    Err(ApiError::new(
+        Category::ServiceUnavailable,
+        format!(
+            "The account's event definitions or tokens changed {MAX_ATTEMPTS} times while these completions were being stored, so none of them was stored; send them again."
+        ),
+    ))
+}
+
+/// How one check and write of a send ended.
+enum Attempt {
+    /// Stored (or refused by the store for a reason of its own, as the error).
+    Answered(StatusCode),
+    /// The inputs are invalid against the settings they were checked against.
+    Invalid(ApiError),
+    /// The store refused the settings version the inputs were checked against; nothing stored.
+    SettingsChanged,
+}
+
+/// One check and write of the inputs against the caller's settings version.
+async fn attempt_store(
+    state: &AppState,
+    caller: &Caller,
+    inputs: &[CompletionRequest],
+    batch: bool,
+) -> Result<Attempt, ApiError> {
     let now = Utc::now();
     let count = inputs.len();
-    let definitions = load_definitions(state, caller, &inputs).await?;
+    let definitions = load_definitions(state, caller, inputs).await?;
     let mut checked = Vec::with_capacity(count);
     let mut errors: Vec<(usize, ValidationError)> = Vec::new();
-    for (index, input) in inputs.into_iter().enumerate() {
+    for (index, input) in inputs.iter().enumerate() {
         let path = if batch {
             format!("inputs[{index}].")
         } else {
@@ -208,7 +277,7 @@ async fn store(
         }
     }
     if !errors.is_empty() {
-        return Err(refusal(errors, count, batch));
+        return Ok(Attempt::Invalid(refusal(errors, count, batch)));
     }
     let (mut completions, described): (Vec<_>, Vec<_>) = checked
         .into_iter()
@@ -224,13 +293,25 @@ async fn store(
         Some(sends) if completions.len() == 1 => {
             let one = completions.swap_remove(0);
             sends
-                .store(Arc::clone(&state.store), caller.account, one, quota)
+                .store(
+                    Arc::clone(&state.store),
+                    caller.account,
+                    caller.settings,
+                    one,
+                    quota,
+                )
                 .await
         }
         _ => {
             state
                 .store
-                .store_completions(caller.account, completions, quota, now)
+                .store_completions(
+                    caller.account,
+                    completions,
+                    quota,
+                    now,
+                    Some(caller.settings),
+                )
                 .await
         }
     }
@@ -255,8 +336,9 @@ async fn store(
                     "completions with a uuid already stored were dropped"
                 );
             }
-            Ok(StatusCode::NO_CONTENT)
+            Ok(Attempt::Answered(StatusCode::NO_CONTENT))
         }
+        Err(BatchRefusal::SettingsChanged) => Ok(Attempt::SettingsChanged),
         Err(BatchRefusal::RecordsNotFound(missing)) => {
             let errors = missing
                 .into_iter()
@@ -284,7 +366,8 @@ async fn store(
     }
 }
 
-/// The definitions the inputs name, each read once.
+/// The definitions the inputs name: kept ones read at the caller's settings version, else each
+/// read once (and kept).
 async fn load_definitions(
     state: &AppState,
     caller: &Caller,
@@ -303,6 +386,13 @@ async fn load_definitions(
             absent.push(name);
             continue;
         };
+        if let Some(kept) = state
+            .send_cache
+            .definition(caller.account, short, caller.settings)
+        {
+            definitions.insert(name.to_owned(), kept);
+            continue;
+        }
         match state
             .store
             .get_event_definition(caller.account, short)
@@ -311,14 +401,16 @@ async fn load_definitions(
             Ok(stored) => {
                 let id = stored.id.parse().map_err(|e| ApiError::internal(&e))?;
                 let properties = stored.definition.all_properties();
-                definitions.insert(
-                    name.to_owned(),
-                    Arc::new(Prepared {
-                        id,
-                        stored,
-                        properties,
-                    }),
-                );
+                let prepared = Arc::new(Prepared {
+                    id,
+                    stored,
+                    properties,
+                    settings: caller.settings,
+                });
+                state
+                    .send_cache
+                    .keep_definition(caller.account, short, Arc::clone(&prepared));
+                definitions.insert(name.to_owned(), prepared);
             }
             Err(StoreError::NotFound) => absent.push(name),
             Err(e) => return Err(e.into()),
@@ -331,7 +423,7 @@ async fn load_definitions(
 fn check(
     caller: &Caller,
     definitions: &HashMap<String, Arc<Prepared>>,
-    input: CompletionRequest,
+    input: &CompletionRequest,
     path: &str,
     now: DateTime<Utc>,
 ) -> Result<Checked, Vec<ValidationError>> {
@@ -359,7 +451,7 @@ fn check(
     };
     let occurred_at = match parse_occurred_at(
         &field("occurredAt"),
-        input.occurred_at.map(Scalar::into_text).as_deref(),
+        input.occurred_at.as_ref().map(Scalar::text).as_deref(),
         now,
     ) {
         Ok(t) => Some(t),
@@ -368,7 +460,7 @@ fn check(
             None
         }
     };
-    let uuid = match input.uuid {
+    let uuid = match input.uuid.as_deref() {
         None => Some(uuid::Uuid::now_v7().to_string()),
         Some(u) if u.trim().is_empty() => {
             problems.push(ValidationError::new(
@@ -390,13 +482,13 @@ fn check(
             ));
             None
         }
-        Some(u) => Some(u),
+        Some(u) => Some(u.to_owned()),
     };
     let mut raw = BTreeMap::new();
-    for (name, value) in input.properties.unwrap_or_default() {
+    for (name, value) in input.properties.iter().flatten() {
         match value {
             Some(v) => {
-                raw.insert(name, v.into_text());
+                raw.insert(name.as_str(), v.text());
             }
             None => problems.push(ValidationError::new(
                 field(&format!("properties.{name}")),
@@ -428,9 +520,9 @@ fn check(
     let identified = identify(
         &definition,
         &folded,
-        input.object_id.map(Scalar::into_text),
-        input.email,
-        input.utk,
+        input.object_id.as_ref().map(Scalar::text),
+        input.email.as_deref(),
+        input.utk.as_deref(),
         path,
     );
     let identified = match identified {
@@ -474,9 +566,9 @@ fn check(
 fn identify(
     definition: &Prepared,
     folded: &BTreeMap<String, String>,
-    object_id: Option<String>,
-    email: Option<String>,
-    utk: Option<String>,
+    object_id: Option<std::borrow::Cow<'_, str>>,
+    email: Option<&str>,
+    utk: Option<&str>,
     path: &str,
 ) -> Result<(RecordRef, String, &'static str), ValidationError> {
     let def = &definition.stored.definition;
@@ -536,12 +628,12 @@ fn identify(
         ));
     }
     if let Some(raw) = email {
-        let email = Email::parse(&format!("{path}email"), &raw)?;
+        let email = Email::parse(&format!("{path}email"), raw)?;
         let described = format!("email {}", email.as_str());
         return Ok((RecordRef::Email(email), described, "email"));
     }
     if let Some(raw) = utk {
-        let utk = parse_utk(&format!("{path}utk"), &raw)?;
+        let utk = parse_utk(&format!("{path}utk"), raw)?;
         let described = format!(
             "utk \"{utk}\" belongs to no contact (a utk alone never creates one; send email to find or create the contact)"
         );

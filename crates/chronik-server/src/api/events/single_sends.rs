@@ -8,7 +8,10 @@
 //!
 //! Each send keeps its own answer: a group in which some records are missing stores the rest
 //! and refuses only those; a group that would pass the monthly quota is stored one by one, in
-//! arrival order, so that exactly the sends that fit are stored, as one call each would.
+//! arrival order, so that exactly the sends that fit are stored, as one call each would. The
+//! sends of a group were all checked against the same settings version of the account (it is
+//! part of the group's key), so that when the store refuses that version, it refuses it for
+//! each of them alike.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -16,7 +19,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use chronik_domain::AccountId;
-use chronik_store::{BatchRefusal, NewCompletion, Store, StoreError, StoredBatch};
+use chronik_store::{BatchRefusal, NewCompletion, SettingsVersion, Store, StoreError, StoredBatch};
 use chrono::Utc;
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
@@ -38,12 +41,13 @@ struct Waiter {
 
 /// Where a group goes: the store's `store_completions` for an account (or a test's stand-in).
 pub trait GroupSink: Send + Sync + 'static {
-    /// Stores the completions together, as one batch.
+    /// Stores the completions together, as one batch checked against `checked`.
     fn store(
         &self,
         account: AccountId,
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
+        checked: SettingsVersion,
     ) -> BoxFuture<'_, Reply>;
 }
 
@@ -53,31 +57,44 @@ impl GroupSink for Arc<dyn Store> {
         account: AccountId,
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
+        checked: SettingsVersion,
     ) -> BoxFuture<'_, Reply> {
-        self.store_completions(account, completions, monthly_quota, Utc::now())
+        self.store_completions(
+            account,
+            completions,
+            monthly_quota,
+            Utc::now(),
+            Some(checked),
+        )
     }
 }
 
-/// The sends waiting, by account; an account is in the map while a task of its own stores its
-/// groups.
+/// Whose sends go together: an account's, checked against one settings version of it.
+type GroupKey = (AccountId, SettingsVersion);
+
+/// The sends waiting, by account and settings version; a key is in the map while a task of its
+/// own stores its groups.
 #[derive(Default)]
 pub struct SingleSends {
-    waiting: Mutex<HashMap<AccountId, Vec<Waiter>>>,
+    waiting: Mutex<HashMap<GroupKey, Vec<Waiter>>>,
 }
 
 impl SingleSends {
-    /// Stores one completion, with whichever sends of the account wait beside it.
+    /// Stores one completion checked against `checked`, with whichever sends of the account,
+    /// checked against the same version, wait beside it.
     pub async fn store(
         self: &Arc<Self>,
         sink: impl GroupSink,
         account: AccountId,
+        checked: SettingsVersion,
         completion: NewCompletion,
         monthly_quota: u64,
     ) -> Reply {
         let (reply, answer) = oneshot::channel();
-        // The account is in the map for as long as its task runs (its queue may be empty while
-        // the task stores a group): only a send that finds it absent starts a task.
-        let first = match self.lock().entry(account) {
+        let key = (account, checked);
+        // The key is in the map for as long as its task runs (its queue may be empty while the
+        // task stores a group): only a send that finds it absent starts a task.
+        let first = match self.lock().entry(key) {
             Entry::Occupied(mut queue) => {
                 queue.get_mut().push(Waiter { completion, reply });
                 false
@@ -90,7 +107,7 @@ impl SingleSends {
         if first {
             let guard = Draining {
                 sends: Arc::clone(self),
-                account,
+                key,
                 finished: false,
             };
             tokio::spawn(guard.run(sink, monthly_quota));
@@ -100,7 +117,7 @@ impl SingleSends {
             .unwrap_or_else(|_| Err(StoreError::internal("a group of single sends failed")))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, Vec<Waiter>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GroupKey, Vec<Waiter>>> {
         // A panic while holding the lock leaves the map as it was: take it anyway.
         self.waiting
             .lock()
@@ -108,10 +125,10 @@ impl SingleSends {
     }
 }
 
-/// The task that stores an account's waiting sends, group after group, until none wait.
+/// The task that stores the waiting sends of a key, group after group, until none wait.
 struct Draining {
     sends: Arc<SingleSends>,
-    account: AccountId,
+    key: GroupKey,
     finished: bool,
 }
 
@@ -124,11 +141,11 @@ impl Draining {
             }
             let group: Vec<Waiter> = {
                 let mut waiting = self.sends.lock();
-                let Some(queue) = waiting.get_mut(&self.account) else {
+                let Some(queue) = waiting.get_mut(&self.key) else {
                     break;
                 };
                 if queue.is_empty() {
-                    waiting.remove(&self.account);
+                    waiting.remove(&self.key);
                     break;
                 }
                 let take = queue.len().min(MAX_GROUP);
@@ -136,9 +153,9 @@ impl Draining {
             };
             metrics::histogram!("chronik_custom_event_single_send_group")
                 .record(group.len() as f64);
-            let (sink, account) = (&sink, self.account);
+            let (sink, (account, checked)) = (&sink, self.key);
             store_group(group, move |completions| {
-                sink.store(account, completions, monthly_quota)
+                sink.store(account, completions, monthly_quota, checked)
             })
             .await;
         }
@@ -147,11 +164,11 @@ impl Draining {
 }
 
 impl Drop for Draining {
-    /// A task that panicked leaves no account behind: the sends waiting get an error (their
-    /// reply senders are dropped) and the next send starts a new task.
+    /// A task that panicked leaves no key behind: the sends waiting get an error (their reply
+    /// senders are dropped) and the next send starts a new task.
     fn drop(&mut self) {
         if !self.finished {
-            self.sends.lock().remove(&self.account);
+            self.sends.lock().remove(&self.key);
         }
     }
 }
@@ -185,6 +202,13 @@ where
                     }
                 }
                 group = rest;
+            }
+            Ok(Err(BatchRefusal::SettingsChanged)) => {
+                // Every send of the group was checked against the version refused.
+                for waiter in group {
+                    let _ = waiter.reply.send(Ok(Err(BatchRefusal::SettingsChanged)));
+                }
+                return;
             }
             Err(StoreError::QuotaExceeded { .. }) if group.len() > 1 => {
                 for waiter in group {
@@ -302,6 +326,7 @@ mod tests {
             said.push(match answer.await {
                 Ok(Ok(Ok(batch))) => format!("stored {} dup {}", batch.stored, batch.duplicates),
                 Ok(Ok(Err(BatchRefusal::RecordsNotFound(at)))) => format!("missing {at:?}"),
+                Ok(Ok(Err(BatchRefusal::SettingsChanged))) => "settings changed".into(),
                 Ok(Err(StoreError::QuotaExceeded { .. })) => "quota".into(),
                 Ok(Err(e)) => format!("error {e}"),
                 Err(_) => "no answer".into(),
@@ -324,6 +349,7 @@ mod tests {
             _account: AccountId,
             completions: Vec<NewCompletion>,
             _monthly_quota: u64,
+            _checked: SettingsVersion,
         ) -> BoxFuture<'_, Reply> {
             use std::sync::atomic::Ordering::SeqCst;
             Box::pin(async move {
@@ -355,7 +381,13 @@ mod tests {
                 // Ten waves a millisecond apart, while groups take 5 ms each.
                 tokio::time::sleep(std::time::Duration::from_millis(i % 10)).await;
                 sends
-                    .store(sink, AccountId(1), completion(&format!("s{i}"), 1), 100)
+                    .store(
+                        sink,
+                        AccountId(1),
+                        SettingsVersion(0),
+                        completion(&format!("s{i}"), 1),
+                        100,
+                    )
                     .await
             }));
         }
@@ -387,6 +419,88 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         panic!("the account stayed in the map after its last send");
+    }
+
+    /// Refuses settings version 1 (it changed); stores the rest, noting each group's sends
+    /// by the version their uuid names.
+    #[derive(Default)]
+    struct VersionedSink {
+        groups: Mutex<Vec<(i64, Vec<String>)>>,
+    }
+
+    impl GroupSink for Arc<VersionedSink> {
+        fn store(
+            &self,
+            _account: AccountId,
+            completions: Vec<NewCompletion>,
+            _monthly_quota: u64,
+            checked: SettingsVersion,
+        ) -> BoxFuture<'_, Reply> {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                let n = completions.len() as u64;
+                self.groups
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((checked.0, completions.into_iter().map(|c| c.uuid).collect()));
+                if checked == SettingsVersion(1) {
+                    return Ok(Err(BatchRefusal::SettingsChanged));
+                }
+                Ok(Ok(StoredBatch {
+                    stored: n,
+                    ..StoredBatch::default()
+                }))
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sends_checked_against_other_versions_never_share_a_group() {
+        let sends = Arc::new(SingleSends::default());
+        let sink = Arc::new(VersionedSink::default());
+        let mut tasks = Vec::new();
+        for i in 0..60_i64 {
+            let (sends, sink) = (Arc::clone(&sends), Arc::clone(&sink));
+            let version = i % 3;
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis((i % 6) as u64)).await;
+                let uuid = format!("v{version}-{i}");
+                let answer = sends
+                    .store(
+                        sink,
+                        AccountId(1),
+                        SettingsVersion(version),
+                        completion(&uuid, 1),
+                        100,
+                    )
+                    .await;
+                (version, answer)
+            }));
+        }
+        let (mut stored, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await {
+                Ok((1, Ok(Err(BatchRefusal::SettingsChanged)))) => refused += 1,
+                // A group's counts come with its first send.
+                Ok((v, Ok(Ok(batch)))) if v != 1 => stored += batch.stored,
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!((stored, refused), (40, 20));
+        let groups = sink
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        assert!(groups.iter().any(|(_, g)| g.len() > 1), "{groups:?}");
+        for (version, uuids) in groups {
+            for uuid in uuids {
+                assert!(
+                    uuid.starts_with(&format!("v{version}-")),
+                    "{uuid} went in a group checked against version {version}"
+                );
+            }
+        }
     }
 
     #[tokio::test]
