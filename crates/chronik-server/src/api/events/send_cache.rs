@@ -25,8 +25,12 @@ use crate::auth::{bearer_token, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The most grants, and the most definitions, kept; past it the map starts again empty.
-const MAX_KEPT: usize = 100_000;
+/// The most grants kept (a few hundred bytes each); past it the map starts again empty.
+const MAX_GRANTS: usize = 100_000;
+
+/// The most definitions kept (each with its properties and HubSpot's default ones, a few KiB);
+/// past it the map starts again empty.
+const MAX_DEFINITIONS: usize = 10_000;
 
 /// Grants and definitions kept by this node for sends.
 #[derive(Default)]
@@ -42,9 +46,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Inserts, first emptying a full map.
-fn keep<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    if map.len() >= MAX_KEPT && !map.contains_key(&key) {
+/// Inserts, first emptying a map that holds `max` entries.
+fn keep<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, max: usize, key: K, value: V) {
+    if map.len() >= max && !map.contains_key(&key) {
         map.clear();
     }
     map.insert(key, value);
@@ -69,7 +73,12 @@ impl SendCache {
 
     /// Keeps a grant read from the store.
     pub(super) fn keep_grant(&self, token: &TokenHash, grant: &BearerGrant) {
-        keep(&mut lock(&self.grants), token.clone(), grant.clone());
+        keep(
+            &mut lock(&self.grants),
+            MAX_GRANTS,
+            token.clone(),
+            grant.clone(),
+        );
     }
 
     /// The definition kept for `name` in `account`, when it was read at `settings`.
@@ -94,6 +103,7 @@ impl SendCache {
     ) {
         keep(
             &mut lock(&self.definitions),
+            MAX_DEFINITIONS,
             (account, name.to_owned()),
             definition,
         );
@@ -163,11 +173,7 @@ mod tests {
     fn forgetting_an_account_leaves_the_others() {
         let cache = SendCache::default();
         for (token, account) in [("a1", 1), ("a2", 1), ("b", 2)] {
-            keep(
-                &mut lock(&cache.grants),
-                TokenHash::of(token),
-                grant(account, 0),
-            );
+            cache.keep_grant(&TokenHash::of(token), &grant(account, 0));
         }
         cache.forget(AccountId(1));
         assert!(cache.grant(&TokenHash::of("a1")).is_none());
@@ -178,14 +184,15 @@ mod tests {
     #[test]
     fn a_full_map_starts_again_and_keeps_the_newest() {
         let mut map = HashMap::new();
-        for i in 0..MAX_KEPT {
-            keep(&mut map, i, i);
+        for i in 0..10 {
+            keep(&mut map, 10, i, i);
         }
-        assert_eq!(map.len(), MAX_KEPT);
-        keep(&mut map, 0, 7);
-        assert_eq!(map.len(), MAX_KEPT, "replacing a kept key empties nothing");
-        keep(&mut map, MAX_KEPT, 1);
+        assert_eq!(map.len(), 10);
+        keep(&mut map, 10, 0, 7);
+        assert_eq!(map.len(), 10, "replacing a kept key empties nothing");
+        assert_eq!(map.get(&0), Some(&7));
+        keep(&mut map, 10, 10, 1);
         assert_eq!(map.len(), 1);
-        assert_eq!(map.get(&MAX_KEPT), Some(&1));
+        assert_eq!(map.get(&10), Some(&1));
     }
 }
