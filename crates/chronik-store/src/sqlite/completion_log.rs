@@ -16,7 +16,8 @@
 //!   tables; the merger copies staged rows in `seq` order and records the last one it copied in
 //!   `merge_state.merged_through`, in the same transaction.
 //! - The writer deletes a staged row only after the merger's commit covers it (the merger tells
-//!   it through [`LogShared::merged_through`]), and only between two groups of jobs.
+//!   it through [`LogShared::merged_through`]), and only between two groups of jobs (on a
+//!   connection of its own whose commits skip the fsync; see `open_deleter`).
 //! - Readers read the main file first, then the completions file, in one read transaction:
 //!   indexed completions, plus staged ones past the `merged_through` they see. A staged row gone
 //!   from the first snapshot was merged before it was deleted, so the second snapshot has it.
@@ -69,8 +70,13 @@ const READ_CHUNK: i64 = 4 * 1024;
 /// How long the merger sleeps when it found nothing (or less than a chunk) to merge.
 const MERGE_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Merged rows the writer deletes from the staging table in one transaction.
-pub(super) const DELETE_CHUNK: i64 = 8 * 1024;
+/// Merged rows the writer deletes from the staging table in one transaction (about a
+/// millisecond's work).
+pub(super) const DELETE_CHUNK: i64 = 1024;
+
+/// Merged rows left staged past which the writer deletes a chunk after every group, even while
+/// jobs wait (it deletes in its idle moments otherwise).
+const DELETE_BACKLOG: i64 = 64 * DELETE_CHUNK;
 
 /// The merger's page cache (negative: KiB): the index pages a merge dirties stay in memory.
 const MERGER_CACHE_KIB: i64 = 128 * 1024;
@@ -355,14 +361,21 @@ impl CompletionLog {
         true
     }
 
+    /// Whether so many merged rows are still staged that the writer should delete some even
+    /// while jobs wait.
+    pub(super) fn deletions_behind(&self) -> bool {
+        self.shared.merged_through.load(Ordering::Acquire) - self.deleted_through >= DELETE_BACKLOG
+    }
+
     /// Deletes [`DELETE_CHUNK`] staged rows the merger has copied, once there are that many, in
-    /// a transaction of its own; called between groups.
-    pub(super) fn delete_merged(&mut self, conn: &Connection) -> Result<(), StoreError> {
+    /// a transaction of its own on `conn` (the writer's deleter, between groups); whether it
+    /// deleted any.
+    pub(super) fn delete_merged(&mut self, conn: &Connection) -> Result<bool, StoreError> {
         let merged = self.shared.merged_through.load(Ordering::Acquire);
         // Only whole chunks: each deletion is a commit the sends behind it wait for. Merged rows
         // left staged cost nothing but their keys: reads skip them by their rowid.
         if merged - self.deleted_through < DELETE_CHUNK {
-            return Ok(());
+            return Ok(false);
         }
         let through = self.deleted_through + DELETE_CHUNK;
         let tx = conn.unchecked_transaction().map_err(db)?;
@@ -379,7 +392,7 @@ impl CompletionLog {
             self.keys.remove(&key);
         }
         self.deleted_through = through;
-        Ok(())
+        Ok(true)
     }
 }
 

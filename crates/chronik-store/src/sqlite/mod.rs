@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use chronik_domain::AccountId;
 use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
@@ -157,10 +158,12 @@ struct Outcome {
     finish: Finish,
 }
 
-/// What the writer thread owns: the write connection and the staged completions' state.
+/// What the writer thread owns: the write connection, the staged completions' state, and a
+/// second write connection for deleting merged staged rows (see [`open_deleter`]).
 struct Writer {
     conn: Connection,
     log: CompletionLog,
+    deleter: Connection,
 }
 
 type Job = Box<dyn FnOnce(&mut Writer) -> Outcome + Send>;
@@ -263,6 +266,22 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_handler(Some(writer_busy))
         .map_err(StoreError::internal)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(conn)
+}
+
+/// The writer thread's connection for deleting staged rows the merger has copied, used only
+/// between two groups on that thread. Its commits skip the fsync (`synchronous = OFF`): a
+/// deletion is never acknowledged to anyone, and one lost in a power failure (it is on disk with
+/// the next durable commit, which syncs the WAL up to its own end) leaves merged rows staged,
+/// which readers skip and the writer deletes again after a restart. It never checkpoints (not
+/// when its WAL grows, not when it closes), since a checkpoint without syncs could let the WAL
+/// start over before the database file holds its pages durably; the checkpointer does that.
+fn open_deleter(path: &Path) -> Result<Connection, StoreError> {
+    let conn = open_writer(path)?;
+    conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 0;")
+        .map_err(StoreError::internal)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(StoreError::internal)?;
     Ok(conn)
 }
 
@@ -500,7 +519,7 @@ impl SqliteStore {
     {
         let (reply_tx, reply_rx) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |writer: &mut Writer| {
-            let Writer { conn, log } = writer;
+            let Writer { conn, log, .. } = writer;
             let run = AssertUnwindSafe(|| f(conn, log));
             let result = match std::panic::catch_unwind(run) {
                 Ok(r) => r,
@@ -566,7 +585,8 @@ fn open_files(
     migrate(&mut conn, MIGRATIONS)?;
     let merger = completion_log::open_indexed(indexed_path)?;
     let log = CompletionLog::open(&conn, indexed_path, shared)?;
-    Ok((Writer { conn, log }, merger))
+    let deleter = open_deleter(path)?;
+    Ok((Writer { conn, log, deleter }, merger))
 }
 
 fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
@@ -585,8 +605,18 @@ fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, restart: &Restart
             );
         }
         run_group(&mut writer, jobs);
-        if let Err(e) = writer.log.delete_merged(&writer.conn) {
-            tracing::warn!(error = %e, "deleting merged completions failed; retrying later");
+        // Merged staged rows go a chunk at a time while no job waits, so that a send waits for
+        // at most one chunk; and one chunk after each group when they pile up regardless.
+        let mut force = writer.log.deletions_behind();
+        while force || rx.is_empty() {
+            match writer.log.delete_merged(&writer.deleter) {
+                Ok(true) => force = false,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting merged completions failed; retrying later");
+                    break;
+                }
+            }
         }
         if restart.take() {
             if let Err(e) = restart_wal(&writer.conn) {
@@ -826,7 +856,8 @@ mod tests {
             assert_eq!(stored.stored, 500);
         }
         store.settle().await.expect("the merger catches up");
-        // After the next write's group the writer deletes the first chunk.
+        // The next group finds both merged ids; once the writer is idle after it, it deletes
+        // every whole chunk of merged rows.
         let repeated = store
             .store_completions(
                 account,
@@ -842,6 +873,27 @@ mod tests {
             repeated.duplicates, 2,
             "indexed and staged ids are both taken"
         );
+        let mut staged = 0;
+        for _ in 0..500 {
+            staged = store
+                .read(|conn| {
+                    conn.query_row("SELECT COUNT(*) FROM event_completions_staged", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(db)
+                })
+                .await
+                .expect("counts");
+            if staged < total {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            staged,
+            total - completion_log::DELETE_CHUNK,
+            "the whole chunk left the staging table, the rest stays"
+        );
         let again = store
             .store_completions(account, vec![completion(2)], u64::MAX, now, None)
             .await
@@ -850,21 +902,6 @@ mod tests {
         assert_eq!(
             again.duplicates, 1,
             "an id deleted from staging is found indexed"
-        );
-        // The writer deleted the chunk right after the group before, ahead of this one.
-        let staged: i64 = store
-            .read(|conn| {
-                conn.query_row("SELECT COUNT(*) FROM event_completions_staged", [], |r| {
-                    r.get(0)
-                })
-                .map_err(db)
-            })
-            .await
-            .expect("counts");
-        assert_eq!(
-            staged,
-            total - completion_log::DELETE_CHUNK,
-            "the first chunk left the staging table"
         );
         let page = store
             .query_completions(
@@ -899,7 +936,7 @@ mod tests {
             Arc::new(LogShared::default()),
         )
         .expect("opens");
-        let Writer { conn, log } = &mut writer;
+        let Writer { conn, log, .. } = &mut writer;
         let (u, v) = (Occurrence::new(1, 7, b"u"), Occurrence::new(1, 7, b"v"));
         let knows =
             |log: &CompletionLog, id: &Occurrence<'_>| log.knows(conn, id).expect("looks up");
