@@ -421,6 +421,7 @@ pub(super) fn run_merger(
     indexed: Connection,
     shared: &LogShared,
     stop: Receiver<()>,
+    merged: impl Fn(),
 ) {
     let staged = match Connection::open_with_flags(
         main_path,
@@ -455,6 +456,7 @@ pub(super) fn run_merger(
                 metrics::counter!("chronik_store_merged_completions_total", "backend" => "sqlite")
                     .increment(u64::try_from(copied).unwrap_or(0));
                 full = copied >= MERGE_CHUNK;
+                merged();
             }
             Ok(None) => full = false,
             Err(e) => {

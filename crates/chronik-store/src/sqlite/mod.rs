@@ -473,8 +473,12 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("chronik-sqlite-merger".into())
             .spawn({
-                let path = path.clone();
-                move || completion_log::run_merger(&path, merger_conn, &shared, stop_merger_rx)
+                let (path, writer) = (path.clone(), tx.downgrade());
+                move || {
+                    completion_log::run_merger(&path, merger_conn, &shared, stop_merger_rx, || {
+                        wake_writer(&writer)
+                    })
+                }
             })
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
@@ -587,6 +591,18 @@ fn open_files(
     let log = CompletionLog::open(&conn, indexed_path, shared)?;
     let deleter = open_deleter(path)?;
     Ok((Writer { conn, log, deleter }, merger))
+}
+
+/// Sends the writer a job that does nothing: an idle writer deletes the rows the merger has
+/// just copied (it deletes only between groups) before sends arrive again. Nothing when the
+/// store is gone or the queue is full (the writer is busy then, and deletes after its groups).
+fn wake_writer(writer: &mpsc::WeakSender<Job>) {
+    if let Some(tx) = writer.upgrade() {
+        let _ = tx.try_send(Box::new(|_| Outcome {
+            failed: false,
+            finish: Box::new(|_| {}),
+        }));
+    }
 }
 
 fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
@@ -856,23 +872,8 @@ mod tests {
             assert_eq!(stored.stored, 500);
         }
         store.settle().await.expect("the merger catches up");
-        // The next group finds both merged ids; once the writer is idle after it, it deletes
-        // every whole chunk of merged rows.
-        let repeated = store
-            .store_completions(
-                account,
-                vec![completion(1), completion(total - 1)],
-                u64::MAX,
-                now,
-                None,
-            )
-            .await
-            .expect("stores")
-            .expect("accepted");
-        assert_eq!(
-            repeated.duplicates, 2,
-            "indexed and staged ids are both taken"
-        );
+        // The merger wakes the idle writer, which deletes every whole chunk of merged rows
+        // without waiting for another write.
         let mut staged = 0;
         for _ in 0..500 {
             staged = store
@@ -893,6 +894,21 @@ mod tests {
             staged,
             total - completion_log::DELETE_CHUNK,
             "the whole chunk left the staging table, the rest stays"
+        );
+        let repeated = store
+            .store_completions(
+                account,
+                vec![completion(1), completion(total - 1)],
+                u64::MAX,
+                now,
+                None,
+            )
+            .await
+            .expect("stores")
+            .expect("accepted");
+        assert_eq!(
+            repeated.duplicates, 2,
+            "deleted and still staged ids are both taken"
         );
         let again = store
             .store_completions(account, vec![completion(2)], u64::MAX, now, None)
