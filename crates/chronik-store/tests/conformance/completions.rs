@@ -55,7 +55,8 @@ struct Setup {
     contacts: Vec<ObjectId>,
 }
 
-fn definition(name: &str) -> EventDefinition {
+/// A contact event without properties of its own.
+pub(crate) fn definition(name: &str) -> EventDefinition {
     EventDefinition {
         name: name.into(),
         label: name.into(),

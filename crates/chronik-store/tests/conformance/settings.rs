@@ -15,6 +15,7 @@ use chronik_store::{
 };
 use chrono::{Duration, Utc};
 
+use crate::completions::definition;
 use crate::conformance;
 use crate::fixture::Fixture;
 
@@ -25,18 +26,6 @@ conformance!(
 );
 
 const QUOTA: u64 = 1_000_000;
-
-fn definition(name: &str) -> EventDefinition {
-    EventDefinition {
-        name: name.into(),
-        label: name.into(),
-        description: String::new(),
-        primary_object_type_id: "0-1".into(),
-        include_default_properties: true,
-        properties: Vec::new(),
-        custom_matching_id: None,
-    }
-}
 
 /// An account with a private app: the account and the app's token.
 async fn account_with_token(store: &dyn Store, name: &str) -> (AccountId, Secret) {
