@@ -243,9 +243,10 @@ async fn store(
     ))
 }
 
-/// How one check and write of a send ended.
+/// How one check and write of a send ended, unless with an error that stands as it is (a
+/// missing record, the monthly quota, the store failing).
 enum Attempt {
-    /// Stored (or refused by the store for a reason of its own, as the error).
+    /// Stored.
     Answered(StatusCode),
     /// The inputs are invalid against the settings they were checked against.
     Invalid(ApiError),
