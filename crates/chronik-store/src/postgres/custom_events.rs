@@ -393,14 +393,7 @@ impl PostgresStore {
             None => {
                 // Conflicts with the SHARE lock every send holds on the account until its
                 // commit: waits for the sends in flight, and holds off new ones.
-                let current: i64 = sqlx::query_scalar(
-                    "SELECT settings_version FROM accounts WHERE account_id = $1 FOR UPDATE",
-                )
-                .bind(account.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                AccountLock::Held(SettingsVersion(current))
+                AccountLock::Held(settings_version(&mut tx, account, RowLock::Update).await?)
             }
         };
         let mut batch = StoredBatch::default();
@@ -516,6 +509,34 @@ impl PostgresStore {
     }
 }
 
+/// The lock a send takes on its account's row.
+#[derive(Clone, Copy)]
+enum RowLock {
+    /// Every send: conflicts with changes of settings, not with other sends.
+    Share,
+    /// A send that counts the quota exactly: conflicts with every other send too.
+    Update,
+}
+
+/// The account's settings version, read with `lock` on its row (held until the commit);
+/// `NotFound` when there is no account.
+async fn settings_version(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lock: RowLock,
+) -> Result<SettingsVersion, StoreError> {
+    let sql = match lock {
+        RowLock::Share => "SELECT settings_version FROM accounts WHERE account_id = $1 FOR SHARE",
+        RowLock::Update => "SELECT settings_version FROM accounts WHERE account_id = $1 FOR UPDATE",
+    };
+    let version: i64 = sqlx::query_scalar(sql)
+        .bind(account.0)
+        .fetch_one(conn)
+        .await
+        .map_err(db)?;
+    Ok(SettingsVersion(version))
+}
+
 /// Whether [`resolve_records`] must lock the account first.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum AccountLock {
@@ -581,14 +602,7 @@ async fn resolve_records(
         current.get_or_insert(SettingsVersion(*version));
         live.extend(rows.into_iter().filter_map(|(_, id, t)| id.zip(t)));
     } else if current.is_none() {
-        let version: i64 = sqlx::query_scalar(
-            "SELECT settings_version FROM accounts WHERE account_id = $1 FOR SHARE",
-        )
-        .bind(account.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        current = Some(SettingsVersion(version));
+        current = Some(settings_version(&mut *tx, account, RowLock::Share).await?);
     }
     if checked.is_some_and(|checked| Some(checked) != current) {
         return Ok(Err(BatchRefusal::SettingsChanged));
