@@ -335,35 +335,59 @@ mod tests {
         said
     }
 
-    /// Stores every group after a pause, counting the calls under way at once.
-    #[derive(Default)]
-    struct SlowSink {
+    /// Stores every group after a pause, noting each group's settings version and uuids and
+    /// the most calls under way at once; refuses settings version `refuse` (it changed).
+    struct RecordingSink {
+        pause: std::time::Duration,
+        refuse: Option<SettingsVersion>,
         under_way: std::sync::atomic::AtomicUsize,
         most_at_once: std::sync::atomic::AtomicUsize,
-        groups: Mutex<Vec<usize>>,
+        groups: Mutex<Vec<(i64, Vec<String>)>>,
     }
 
-    impl GroupSink for Arc<SlowSink> {
+    impl RecordingSink {
+        fn new(pause_ms: u64, refuse: Option<SettingsVersion>) -> Arc<Self> {
+            Arc::new(RecordingSink {
+                pause: std::time::Duration::from_millis(pause_ms),
+                refuse,
+                under_way: Default::default(),
+                most_at_once: Default::default(),
+                groups: Mutex::default(),
+            })
+        }
+
+        fn groups(&self) -> Vec<(i64, Vec<String>)> {
+            self.groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        }
+    }
+
+    impl GroupSink for Arc<RecordingSink> {
         fn store(
             &self,
             _account: AccountId,
             completions: Vec<NewCompletion>,
             _monthly_quota: u64,
-            _checked: SettingsVersion,
+            checked: SettingsVersion,
         ) -> BoxFuture<'_, Reply> {
             use std::sync::atomic::Ordering::SeqCst;
             Box::pin(async move {
                 let now = self.under_way.fetch_add(1, SeqCst) + 1;
                 self.most_at_once.fetch_max(now, SeqCst);
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                tokio::time::sleep(self.pause).await;
                 self.under_way.fetch_sub(1, SeqCst);
-                let n = completions.len();
+                let n = completions.len() as u64;
                 self.groups
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(n);
+                    .push((checked.0, completions.into_iter().map(|c| c.uuid).collect()));
+                if self.refuse == Some(checked) {
+                    return Ok(Err(BatchRefusal::SettingsChanged));
+                }
                 Ok(Ok(StoredBatch {
-                    stored: n as u64,
+                    stored: n,
                     ..StoredBatch::default()
                 }))
             })
@@ -373,7 +397,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_account_has_one_group_under_way_and_the_others_wait_for_it() {
         let sends = Arc::new(SingleSends::default());
-        let sink = Arc::new(SlowSink::default());
+        let sink = RecordingSink::new(5, None);
         let mut tasks = Vec::new();
         for i in 0..100 {
             let (sends, sink) = (Arc::clone(&sends), Arc::clone(&sink));
@@ -399,11 +423,7 @@ mod tests {
             }
         }
         assert_eq!(stored, 100, "every send stored once");
-        let groups = sink
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let groups: Vec<usize> = sink.groups().iter().map(|(_, g)| g.len()).collect();
         assert_eq!(groups.iter().sum::<usize>(), 100);
         assert!(groups.len() < 100, "some sends went together: {groups:?}");
         assert_eq!(
@@ -421,43 +441,10 @@ mod tests {
         panic!("the account stayed in the map after its last send");
     }
 
-    /// Refuses settings version 1 (it changed); stores the rest, noting each group's sends
-    /// by the version their uuid names.
-    #[derive(Default)]
-    struct VersionedSink {
-        groups: Mutex<Vec<(i64, Vec<String>)>>,
-    }
-
-    impl GroupSink for Arc<VersionedSink> {
-        fn store(
-            &self,
-            _account: AccountId,
-            completions: Vec<NewCompletion>,
-            _monthly_quota: u64,
-            checked: SettingsVersion,
-        ) -> BoxFuture<'_, Reply> {
-            Box::pin(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                let n = completions.len() as u64;
-                self.groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((checked.0, completions.into_iter().map(|c| c.uuid).collect()));
-                if checked == SettingsVersion(1) {
-                    return Ok(Err(BatchRefusal::SettingsChanged));
-                }
-                Ok(Ok(StoredBatch {
-                    stored: n,
-                    ..StoredBatch::default()
-                }))
-            })
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sends_checked_against_other_versions_never_share_a_group() {
         let sends = Arc::new(SingleSends::default());
-        let sink = Arc::new(VersionedSink::default());
+        let sink = RecordingSink::new(2, Some(SettingsVersion(1)));
         let mut tasks = Vec::new();
         for i in 0..60_i64 {
             let (sends, sink) = (Arc::clone(&sends), Arc::clone(&sink));
@@ -487,11 +474,7 @@ mod tests {
             }
         }
         assert_eq!((stored, refused), (40, 20));
-        let groups = sink
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let groups = sink.groups();
         assert!(groups.iter().any(|(_, g)| g.len() > 1), "{groups:?}");
         for (version, uuids) in groups {
             for uuid in uuids {
