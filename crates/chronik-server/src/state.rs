@@ -7,7 +7,7 @@ use chronik_domain::Secret;
 use chronik_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::api::events::{SendCache, SingleSends};
+use crate::api::events::{EventTypeIds, SendCache, SingleSends};
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
 
 /// Shared, cheaply clonable state of a running server.
@@ -26,6 +26,8 @@ pub struct AppState {
     pub single_sends: Option<Arc<SingleSends>>,
     /// Grants and event definitions kept for custom event sends.
     pub send_cache: Arc<SendCache>,
+    /// Event type ids kept for reads.
+    pub event_type_ids: Arc<EventTypeIds>,
 }
 
 /// A started server state, plus the admin token when it was generated just now (the caller
@@ -69,6 +71,7 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
             single_sends: (!store.groups_concurrent_writes())
                 .then(|| Arc::new(SingleSends::default())),
             send_cache: Arc::new(SendCache::default()),
+            event_type_ids: Arc::new(EventTypeIds::default()),
             store,
         },
         generated_admin_token,

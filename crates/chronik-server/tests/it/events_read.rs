@@ -71,6 +71,22 @@ async fn filters_by_event_type_and_record() {
         page_ids(c, &format!("eventType={}", w.other)).await,
         vec!["o0"]
     );
+    // A page filtered by event type names it in each result, as an unfiltered page does.
+    for query in [format!("eventType={}", w.signup), String::new()] {
+        let r = events(c, &query).await;
+        r.assert_status(200);
+        let types: Vec<&str> = r.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["eventType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types.iter().filter(|t| **t == w.signup).count(),
+            4,
+            "{query}: {types:?}"
+        );
+    }
     for object_type in ["contact", "contacts", "CONTACT", "0-1"] {
         assert_eq!(
             page_ids(
@@ -348,10 +364,14 @@ async fn reading_takes_any_event_scope_and_stays_in_the_account() {
 async fn deleting_a_definition_removes_its_completions_and_reset_removes_all() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
+    // Read by event type first: the node keeps the type's id for later reads.
+    let by_type = format!("eventType={}", w.other);
+    assert_eq!(page_ids(&w.c, &by_type).await, ["o0"]);
     w.c.call(Method::DELETE, "/events/v3/event-definitions/other", None)
         .await
         .assert_status(204);
     assert!(page_ids(&w.c, "id=o0").await.is_empty());
+    assert!(page_ids(&w.c, &by_type).await.is_empty());
     assert_eq!(page_ids(&w.c, "").await.len(), 4);
     app.reset(w.c.portal_id).await.assert_status(204);
     assert!(page_ids(&w.c, "").await.is_empty());

@@ -4,17 +4,20 @@
 //! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
 //! - `send_cache.rs`: the grants and definitions sends keep between requests;
 //! - `single_sends.rs`: single sends stored together on a store that commits each call alone;
-//! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`.
+//! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`;
+//! - `event_type_ids.rs`: the event type ids reads keep between requests.
 //!
 //! Scopes (SPEC.md): sending needs [`SEND_SCOPE`], definitions need [`DEFINITIONS_SCOPE`],
 //! reading takes `oauth` or either of the two ([`READ_SCOPES`]).
 
 mod definitions;
+mod event_type_ids;
 mod read;
 mod send;
 mod send_cache;
 mod single_sends;
 
+pub use event_type_ids::EventTypeIds;
 pub use send_cache::SendCache;
 pub use single_sends::SingleSends;
 

@@ -159,7 +159,15 @@ async fn get_page(
         .query_completions(caller.account, &parsed)
         .await?;
     Ok(axum::Json(
-        render(&state, &caller, &uri, &parsed, page).await?,
+        render(
+            &state,
+            &caller,
+            &uri,
+            &parsed,
+            query.first("eventType"),
+            page,
+        )
+        .await?,
     ))
 }
 
@@ -272,11 +280,18 @@ async fn parse_query(
         let Some(name) = short_name(caller.account.0, event_type) else {
             return Ok(None);
         };
-        match state.store.get_event_definition(caller.account, name).await {
-            Ok(d) => query.definition_id = Some(d.id.parse().map_err(|e| ApiError::internal(&e))?),
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        }
+        query.definition_id = match state.event_type_ids.get(caller.account, name) {
+            Some(id) => Some(id),
+            None => match state.store.get_event_definition(caller.account, name).await {
+                Ok(d) => {
+                    let id = d.id.parse().map_err(|e| ApiError::internal(&e))?;
+                    state.event_type_ids.keep(caller.account, name, id);
+                    Some(id)
+                }
+                Err(StoreError::NotFound) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+        };
     }
     let object_id = q.first("objectId");
     match (q.first("objectType"), object_id, object_property) {
@@ -426,10 +441,14 @@ async fn render(
     caller: &Caller,
     uri: &Uri,
     query: &CompletionQuery,
+    event_type: Option<&str>,
     page: CompletionPage,
 ) -> Result<EventsPage, ApiError> {
     let names: HashMap<i64, String> = if page.items.is_empty() {
         HashMap::new()
+    } else if let (Some(id), Some(name)) = (query.definition_id, event_type) {
+        // Filtered by event type: every item is of the one asked for, by its exact name.
+        HashMap::from([(id, name.to_owned())])
     } else {
         state
             .store
