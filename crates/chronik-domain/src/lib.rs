@@ -10,6 +10,7 @@ pub mod crm;
 pub mod custom_events;
 pub mod error;
 pub mod ids;
+pub mod project;
 pub mod secret;
 pub mod tenancy;
 

@@ -1,5 +1,5 @@
 //! The storage boundary. [`Store`] is made of one trait per API family ([`TenancyStore`],
-//! [`CrmStore`], [`CustomEventStore`]); the server holds it as `Arc<dyn Store>` and never sees
+//! [`CrmStore`], [`AppObjectStore`], [`CustomEventStore`]); the server holds it as `Arc<dyn Store>` and never sees
 //! SQL.
 //!
 //! Two implementations live side by side with the same file names:
@@ -12,6 +12,7 @@
 //! same statement or transaction that writes, never by reading, deciding in Rust and writing.
 //! Keys lead with the account id. Each method commits one atomic unit.
 
+pub mod app_objects;
 pub mod crm;
 pub mod custom_events;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod tenancy;
 
 use std::sync::Arc;
 
+pub use app_objects::*;
 pub use crm::*;
 pub use custom_events::*;
 pub use error::StoreError;
@@ -32,7 +34,9 @@ pub use tenancy::*;
 
 /// Everything Chronik stores, one trait per API family.
 #[async_trait::async_trait]
-pub trait Store: TenancyStore + CrmStore + CustomEventStore + Send + Sync {
+pub trait Store:
+    TenancyStore + CrmStore + AppObjectStore + CustomEventStore + Send + Sync
+{
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 

@@ -8,7 +8,9 @@
 //! - [`search`]: `PublicObjectSearchRequest` as a typed query with HubSpot's limits, and its
 //!   evaluation over stored records (the same code for both backends).
 //! - [`schema`]: custom object schemas.
+//! - [`app_object`]: app objects, the object types an app's project defines.
 
+pub mod app_object;
 pub mod object;
 pub mod object_type;
 pub mod property;

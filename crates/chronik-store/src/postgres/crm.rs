@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chronik_domain::crm::app_object::parse_type_id;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::SchemaDefinition;
@@ -26,6 +27,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
+use super::app_objects::installed_app_object;
 use super::{account_exists, db, from_ms, ms, PostgresStore};
 use crate::crm::*;
 use crate::history::{self, HistoryMap};
@@ -264,6 +266,9 @@ impl CrmStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        }
+        if let Some(n) = parse_type_id(type_id) {
+            installed_app_object(&mut tx, account, n).await?;
         }
         if inputs.is_empty() {
             account_exists(&mut tx, account).await?;

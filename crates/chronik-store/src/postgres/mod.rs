@@ -6,6 +6,7 @@
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
 //! as in `sqlite/`.
 
+mod app_objects;
 mod crm;
 mod custom_events;
 mod tenancy;
@@ -46,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "settings_version",
         sql: include_str!("migrations/0005_settings_version.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "app_objects",
+        sql: include_str!("migrations/0006_app_objects.sql"),
     },
 ];
 

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use chronik_domain::crm::app_object::parse_type_id;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::SchemaDefinition;
@@ -19,6 +20,7 @@ use chronik_domain::{AccountId, ObjectId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::app_objects::installed_app_object;
 use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
 use crate::crm::*;
 use crate::history::{self, HistoryMap};
@@ -232,6 +234,9 @@ impl CrmStore for SqliteStore {
             account_exists(conn, account)?;
             if is_custom_type(&type_id) {
                 live_schema(conn, account, &type_id)?;
+            }
+            if let Some(n) = parse_type_id(&type_id) {
+                installed_app_object(conn, account, n)?;
             }
             if inputs.is_empty() {
                 return Ok(Vec::new());

@@ -15,6 +15,7 @@
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
 //! as in `postgres/`.
 
+mod app_objects;
 mod completion_log;
 mod crm;
 mod custom_events;
@@ -148,6 +149,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "settings_version",
         sql: include_str!("migrations/0007_settings_version.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "app_objects",
+        sql: include_str!("migrations/0008_app_objects.sql"),
     },
 ];
 

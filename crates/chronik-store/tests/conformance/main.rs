@@ -7,6 +7,7 @@
 // Test helpers outside #[test] functions unwrap too; a panic is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod app_objects;
 mod completions;
 mod crm;
 mod custom_events;
