@@ -50,8 +50,20 @@ pub struct Project {
     pub app_uid: String,
     /// The app objects, in the order of their files' paths.
     pub app_objects: Vec<AppObjectDefinition>,
+    /// The file of each app object, in the same order.
+    pub app_object_paths: Vec<String>,
     /// Components left out, with the reason.
     pub skipped: Vec<Skipped>,
+}
+
+impl Project {
+    /// The file of the app object with this uid.
+    pub fn path_of(&self, uid: &str) -> Option<&str> {
+        self.app_objects
+            .iter()
+            .position(|d| d.uid == uid)
+            .map(|i| self.app_object_paths[i].as_str())
+    }
 }
 
 #[derive(Deserialize)]
@@ -105,6 +117,7 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
     let mut uids: BTreeMap<String, String> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut app_objects = Vec::new();
+    let mut app_object_paths = Vec::new();
     let mut skipped = Vec::new();
     let mut seen_paths = BTreeMap::new();
     for file in sorted {
@@ -225,6 +238,7 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
                 );
             }
             app_objects.push(def);
+            app_object_paths.push(path.to_owned());
         }
     }
     if app_uid.is_none() && !files.is_empty() {
@@ -245,6 +259,7 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
     Ok(Project {
         app_uid: app_uid.unwrap_or_default(),
         app_objects,
+        app_object_paths,
         skipped,
     })
 }
@@ -253,6 +268,7 @@ fn unreachable_project() -> Project {
     Project {
         app_uid: String::new(),
         app_objects: Vec::new(),
+        app_object_paths: Vec::new(),
         skipped: Vec::new(),
     }
 }

@@ -34,9 +34,7 @@ pub use tenancy::*;
 
 /// Everything Chronik stores, one trait per API family.
 #[async_trait::async_trait]
-pub trait Store:
-    TenancyStore + CrmStore + AppObjectStore + CustomEventStore + Send + Sync
-{
+pub trait Store: TenancyStore + CrmStore + AppObjectStore + CustomEventStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 

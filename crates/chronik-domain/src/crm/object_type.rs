@@ -1,8 +1,12 @@
 //! Object types. HubSpot names each type by an `objectTypeId` (`0-1` contacts, `0-2` companies,
-//! `0-3` deals, `0-5` tickets, `2-<n>` custom objects) and, in URLs, also by name: `contacts`
-//! (or `contact`), and for custom objects the fully qualified name `p{portalId}_{name}`.
+//! `0-3` deals, `0-5` tickets, `2-<n>` custom objects, and in Chronik `4-<n>` app objects) and,
+//! in URLs, also by name: `contacts` (or `contact`), for custom objects the fully qualified
+//! name `p{portalId}_{name}`, for app objects `a{appId}_{name}`.
 
 use std::fmt;
+
+use super::app_object;
+use crate::AppId;
 
 /// The four standard object types Chronik keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +104,19 @@ pub enum ObjectTypeRef {
     /// A custom object by name: fully qualified (`p123_cars`) or short (`cars`); the name is
     /// stored without the prefix.
     CustomName(String),
+    /// An app object by objectTypeId (`4-17`): the `<n>`.
+    AppTypeId(i64),
+    /// An app object by fully qualified name (`a1000001_CAR`): its app and upper-case name.
+    /// A custom object's short name can have the same shape, so this is tried first and the
+    /// custom name (`custom`, lower-case) second.
+    AppName {
+        /// The app.
+        app: AppId,
+        /// The upper-case name.
+        name: String,
+        /// The segment as a custom object's short name.
+        custom: String,
+    },
 }
 
 impl ObjectTypeRef {
@@ -113,8 +130,18 @@ impl ObjectTypeRef {
                 return ObjectTypeRef::CustomTypeId(segment.to_owned());
             }
         }
+        if let Some(n) = app_object::parse_type_id(segment) {
+            return ObjectTypeRef::AppTypeId(n);
+        }
         let prefix = format!("p{portal_id}_");
         let name = segment.strip_prefix(&prefix).unwrap_or(segment);
+        if let Some((app, upper)) = app_object::parse_fully_qualified_name(segment) {
+            return ObjectTypeRef::AppName {
+                app,
+                name: upper,
+                custom: name.to_ascii_lowercase(),
+            };
+        }
         ObjectTypeRef::CustomName(name.to_ascii_lowercase())
     }
 }
@@ -171,6 +198,26 @@ mod tests {
         assert_eq!(
             ObjectTypeRef::parse("2-x", 99),
             ObjectTypeRef::CustomName("2-x".into())
+        );
+    }
+
+    #[test]
+    fn app_objects_parse_by_type_id_and_by_fully_qualified_name() {
+        assert_eq!(
+            ObjectTypeRef::parse("4-17", 99),
+            ObjectTypeRef::AppTypeId(17)
+        );
+        assert_eq!(
+            ObjectTypeRef::parse("a1000001_car", 99),
+            ObjectTypeRef::AppName {
+                app: AppId(1_000_001),
+                name: "CAR".into(),
+                custom: "a1000001_car".into(),
+            }
+        );
+        assert_eq!(
+            ObjectTypeRef::parse("4-x", 99),
+            ObjectTypeRef::CustomName("4-x".into())
         );
     }
 }

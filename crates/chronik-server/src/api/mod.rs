@@ -8,6 +8,7 @@
 //! | `admin/` | `/admin/v1/…` (operator) |
 //! | `crm/` | `/crm/v3/…`, `/crm-object-schemas/v3/…` |
 //! | `events/` | `/events/v3/…` (custom behavioral events) |
+//! | `projects/` | `/projects/v1/…` (an app's project: app objects) |
 //! | `account_info.rs` | `/account-info/v3/…` |
 //! | `ops.rs` | `/health`, `/metrics`, `/openapi.json` |
 //!
@@ -20,6 +21,7 @@ pub mod crm;
 pub mod events;
 pub mod oauth;
 pub mod ops;
+pub mod projects;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -73,6 +75,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(crm::router())
         .merge(events::router())
+        .merge(projects::router())
 }
 
 /// The OpenAPI document generated from the route annotations.

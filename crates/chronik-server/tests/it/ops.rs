@@ -69,6 +69,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/events/v3/send/batch"),
     ("get", "/events/v3/events"),
     ("get", "/events/v3/events/event-types"),
+    ("post", "/projects/v1/deploys"),
 ];
 
 /// A redaction that checks the value it hides is a UUID.

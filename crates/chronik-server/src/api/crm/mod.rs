@@ -16,12 +16,15 @@ mod schemas;
 mod search;
 pub mod wire;
 
+use chronik_domain::crm::app_object::property_prefix;
 use chronik_domain::crm::object::PropertySet;
 use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeRef, StandardType};
 use chronik_domain::crm::property::{
     custom_object_system_properties, standard_properties, PropertyDefinition,
 };
-use chronik_store::{SchemaKey, StoreError, StoredProperty, StoredSchema};
+use chronik_store::{
+    AppObjectKey, SchemaKey, StoreError, StoredAppObject, StoredProperty, StoredSchema,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -81,12 +84,24 @@ pub struct ResolvedType {
     pub type_id: String,
     /// Set for the four standard types.
     pub standard: Option<StandardType>,
-    /// Set for custom objects.
+    /// Set for custom objects, and for app objects (their schema as records see it).
     pub schema: Option<StoredSchema>,
+    /// Set for app objects.
+    pub app_object: Option<StoredAppObject>,
     /// Every property definition (default and custom).
     pub properties: PropertySet,
     /// The custom properties as stored (for the properties API).
     pub custom: Vec<StoredProperty>,
+}
+
+/// What a path segment resolved to, before properties are read.
+struct Found {
+    type_id: String,
+    standard: Option<StandardType>,
+    schema: Option<StoredSchema>,
+    app_object: Option<StoredAppObject>,
+    /// Properties of the type itself (defaults, or an app object's own).
+    own: Vec<PropertyDefinition>,
 }
 
 impl ResolvedType {
@@ -121,6 +136,16 @@ impl ResolvedType {
                 .collect(),
             (None, None) => Vec::new(),
         }
+    }
+
+    /// Whether `name` is a property of an app object's own, which only its app's project
+    /// changes.
+    pub fn app_defined(&self, name: &str) -> bool {
+        self.app_object.as_ref().is_some_and(|a| {
+            let prefix = property_prefix(a.app);
+            name.strip_prefix(&prefix)
+                .is_some_and(|n| a.definition.properties.iter().any(|p| p.name == n))
+        })
     }
 
     /// Properties a create must set (custom objects' `requiredProperties`).
@@ -171,29 +196,49 @@ pub async fn resolve_type(
     segment: &str,
 ) -> Result<ResolvedType, ApiError> {
     let account = caller.account;
-    let (type_id, standard, schema) = match ObjectTypeRef::parse(segment, account.0) {
-        ObjectTypeRef::Standard(t) => (t.type_id().to_owned(), Some(t), None),
+    let found = match ObjectTypeRef::parse(segment, account.0) {
+        ObjectTypeRef::Standard(t) => Found {
+            type_id: t.type_id().to_owned(),
+            standard: Some(t),
+            schema: None,
+            app_object: None,
+            own: standard_properties(t),
+        },
         ObjectTypeRef::CustomTypeId(id) => {
-            let schema = lookup_schema(state, caller, SchemaKey::TypeId(id), segment).await?;
-            (schema.type_id.clone(), None, Some(schema))
+            custom_type(lookup_schema(state, caller, SchemaKey::TypeId(id), segment).await?)
         }
         ObjectTypeRef::CustomName(name) => {
-            let schema = lookup_schema(state, caller, SchemaKey::Name(name), segment).await?;
-            (schema.type_id.clone(), None, Some(schema))
+            custom_type(lookup_schema(state, caller, SchemaKey::Name(name), segment).await?)
+        }
+        ObjectTypeRef::AppTypeId(n) => {
+            app_type(lookup_app_object(state, caller, AppObjectKey::Number(n), segment).await?)
+        }
+        ObjectTypeRef::AppName { app, name, custom } => {
+            match state
+                .store
+                .app_object_in_account(account, &AppObjectKey::Name(app, name))
+                .await
+            {
+                Ok(a) => app_type(a),
+                Err(StoreError::NotFound) => custom_type(
+                    lookup_schema(state, caller, SchemaKey::Name(custom), segment).await?,
+                ),
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let custom = state
         .store
-        .list_properties(account, &type_id, false)
+        .list_properties(account, &found.type_id, false)
         .await?;
-    let mut defs: Vec<PropertyDefinition> = match standard {
-        Some(t) => standard_properties(t),
-        None => custom_object_system_properties(),
-    };
-    if let Some(s) = &schema {
-        // A custom object shows its display properties by default.
+    let mut defs = found.own;
+    if let Some(s) = &found.schema {
+        // A custom object or app object shows its display properties by default.
         let mut shown: Vec<&String> = s.definition.secondary_display_properties.iter().collect();
         shown.extend(s.definition.primary_display_property.iter());
+        for d in &mut defs {
+            d.returned_by_default |= shown.contains(&&d.name);
+        }
         defs.extend(custom.iter().map(|p| {
             let mut d = p.definition.clone();
             d.returned_by_default = shown.contains(&&d.name);
@@ -202,17 +247,67 @@ pub async fn resolve_type(
     } else {
         defs.extend(custom.iter().map(|p| p.definition.clone()));
     }
-    let (created, modified) = match standard {
+    let (created, modified) = match found.standard {
         Some(t) => ("createdate", t.last_modified_property()),
         None => ("hs_createdate", "hs_lastmodifieddate"),
     };
     Ok(ResolvedType {
-        type_id,
-        standard,
-        schema,
+        type_id: found.type_id,
+        standard: found.standard,
+        schema: found.schema,
+        app_object: found.app_object,
         properties: PropertySet::new(defs, created, modified),
         custom,
     })
+}
+
+fn custom_type(schema: StoredSchema) -> Found {
+    Found {
+        type_id: schema.type_id.clone(),
+        standard: None,
+        schema: Some(schema),
+        app_object: None,
+        own: custom_object_system_properties(),
+    }
+}
+
+/// An app object as records see it: a schema of its own (prefixed property names) beside the
+/// stored type.
+fn app_type(app_object: StoredAppObject) -> Found {
+    let (definition, properties) = app_object.definition.schema_for(app_object.app);
+    let schema = StoredSchema {
+        type_id: app_object.type_id(),
+        id: app_object.number.to_string(),
+        definition,
+        created_at: app_object.created_at,
+        updated_at: app_object.updated_at,
+        archived_at: None,
+        associations: Vec::new(),
+    };
+    let mut own = custom_object_system_properties();
+    own.extend(properties);
+    Found {
+        type_id: schema.type_id.clone(),
+        standard: None,
+        schema: Some(schema),
+        app_object: Some(app_object),
+        own,
+    }
+}
+
+async fn lookup_app_object(
+    state: &AppState,
+    caller: &Caller,
+    key: AppObjectKey,
+    segment: &str,
+) -> Result<StoredAppObject, ApiError> {
+    match state.store.app_object_in_account(caller.account, &key).await {
+        Ok(a) => Ok(a),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(format!(
+            "Unable to infer object type from: {segment}. No app installed in this account defines an app object {segment}; deploy the app's project (chronik project upload) and install the app."
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn lookup_schema(
@@ -253,7 +348,7 @@ pub async fn resolve_checked(
 ) -> Result<ResolvedType, ApiError> {
     let standard = match ObjectTypeRef::parse(segment, caller.account.0) {
         ObjectTypeRef::Standard(t) => Some(t),
-        ObjectTypeRef::CustomTypeId(_) | ObjectTypeRef::CustomName(_) => None,
+        _ => None,
     };
     require(caller, &scopes(standard, access))?;
     resolve_type(state, caller, segment).await

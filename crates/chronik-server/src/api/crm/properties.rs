@@ -199,6 +199,7 @@ pub async fn update(
         .properties
         .get(&name)
         .ok_or_else(|| property_not_found(&name))?;
+    refuse_app_defined(&t, &name)?;
     if body.calculation_formula.is_some() {
         return Err(ApiError::validation(vec![ValidationError::new(
             "calculationFormula",
@@ -244,6 +245,7 @@ pub async fn archive(
         .properties
         .get(&name)
         .ok_or_else(|| property_not_found(&name))?;
+    refuse_app_defined(&t, &name)?;
     if current.hubspot_defined {
         return Err(ApiError::new(
             Category::Forbidden,
@@ -259,4 +261,15 @@ pub async fn archive(
             e => e.into(),
         })?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An app object's own properties change only with its app's project.
+fn refuse_app_defined(t: &ResolvedType, name: &str) -> Result<(), ApiError> {
+    if t.app_defined(name) {
+        return Err(ApiError::new(
+            Category::Forbidden,
+            format!("Property \"{name}\" is defined by its app's project; change it there and deploy the project again (chronik project upload)."),
+        ));
+    }
+    Ok(())
 }

@@ -74,7 +74,15 @@ async fn schema_out(
 fn key(caller: &Caller, segment: &str) -> Result<SchemaKey, ApiError> {
     match ObjectTypeRef::parse(segment, caller.account.0) {
         ObjectTypeRef::CustomTypeId(id) => Ok(SchemaKey::TypeId(id)),
-        ObjectTypeRef::CustomName(name) => Ok(SchemaKey::Name(name)),
+        ObjectTypeRef::CustomName(name) | ObjectTypeRef::AppName { custom: name, .. } => {
+            Ok(SchemaKey::Name(name))
+        }
+        ObjectTypeRef::AppTypeId(_) => Err(ApiError::new(
+            Category::ValidationError,
+            format!(
+                "{segment} is an app object type: its app's project defines it (chronik project upload), not a custom object schema"
+            ),
+        )),
         ObjectTypeRef::Standard(t) => Err(ApiError::new(
             Category::ValidationError,
             format!(
