@@ -1,8 +1,10 @@
-//! The `chronik` binary: `serve` runs the server, `admin …` provisions a running one, `send`
-//! streams a file of custom event completions into an account.
+//! The `chronik` binary: `serve` runs the server, `admin …` provisions a running one, `project …`
+//! checks and deploys an app's project folder, `send` streams a file of custom event completions
+//! into an account.
 //! One file per subcommand; the server itself lives in `chronik-server`.
 
 mod admin;
+mod project;
 mod send;
 mod serve;
 
@@ -22,6 +24,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Provision accounts, apps, installs, private apps and visitors on a running server.
     Admin(admin::AdminArgs),
+    /// Check an app's project folder (*-hsmeta.json files) offline, or deploy it to a server.
+    Project(project::ProjectArgs),
     /// Send an NDJSON file of custom event completions through /events/v3/send/batch.
     Send(send::SendArgs),
 }
@@ -42,6 +46,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(args) => admin::run(args).await,
+            Command::Project(args) => project::run(args).await,
             Command::Send(args) => send::run(args).await,
         }
     });
