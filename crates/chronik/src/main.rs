@@ -58,3 +58,16 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// An error and its causes, `: `-separated, for one-line messages. Callers pass reqwest errors
+/// without their URL where it carries a credential (`project upload`'s `hapikey`).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -22,6 +22,8 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error_chain;
+
 /// The HubSpot CLI's project config; its presence marks DIR as a project folder.
 const PROJECT_CONFIG: &str = "hsproject.json";
 
@@ -376,19 +378,6 @@ fn quoted(body: &Value) -> String {
             .take(MAX_QUOTED_BODY_CHARS)
             .collect(),
     }
-}
-
-/// An error and its causes, `: `-separated. Callers pass reqwest errors without their URL,
-/// which carries the developer key.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {

@@ -23,6 +23,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::error_chain;
+
 /// Seed (custom events, limits): a batch send takes at most 500 completions.
 pub const MAX_BATCH_SIZE: usize = 500;
 
@@ -469,17 +471,6 @@ impl Api {
         };
         Ok(reply(status, body, items.len(), bytes))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// What became of one segment's completions.

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::property::{parse_label, PropertyDefinition};
-use super::schema::{parse_property, Labels, OptionInput, PropertyInput, SchemaDefinition};
+use super::schema::{parse_property, Labels, PropertyInput, SchemaDefinition};
 use super::schema::{MAX_SCHEMA_NAME_CHARS, MAX_UNIQUE_PROPERTIES};
 use crate::error::{Problems, ValidationError};
 use crate::AppId;
@@ -186,80 +186,16 @@ pub struct FormField {
     pub property_name: Option<String>,
 }
 
-/// One of `config.properties`, with the fields of the properties API.
+/// One of `config.properties`: the fields of the properties API, and `calculationFormula`,
+/// which is refused as the properties API refuses it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigProperty {
-    /// `name`.
-    pub name: Option<String>,
-    /// `label`.
-    pub label: Option<String>,
-    /// `type`.
-    #[serde(rename = "type")]
-    pub property_type: Option<String>,
-    /// `fieldType`.
-    pub field_type: Option<String>,
-    /// `groupName`.
-    pub group_name: Option<String>,
-    /// `description`.
-    pub description: Option<String>,
-    /// `options`.
-    #[serde(default)]
-    pub options: Vec<ConfigOption>,
-    /// `hasUniqueValue`.
-    pub has_unique_value: Option<bool>,
-    /// `hidden`.
-    pub hidden: Option<bool>,
-    /// `displayOrder`.
-    pub display_order: Option<i32>,
-    /// `formField`.
-    pub form_field: Option<bool>,
-    /// `calculationFormula`: refused, as by the properties API.
+    /// The property's fields.
+    #[serde(flatten)]
+    pub input: PropertyInput,
+    /// `calculationFormula`.
     pub calculation_formula: Option<String>,
-}
-
-/// An enumeration option of a config property.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigOption {
-    /// `label`.
-    pub label: Option<String>,
-    /// `value`.
-    pub value: Option<String>,
-    /// `displayOrder`.
-    pub display_order: Option<i32>,
-    /// `hidden`.
-    pub hidden: Option<bool>,
-    /// `description`.
-    pub description: Option<String>,
-}
-
-impl ConfigProperty {
-    fn input(&self) -> PropertyInput {
-        PropertyInput {
-            name: self.name.clone(),
-            label: self.label.clone(),
-            property_type: self.property_type.as_ref().map(|t| t.to_ascii_lowercase()),
-            field_type: self.field_type.clone(),
-            group_name: self.group_name.clone(),
-            description: self.description.clone(),
-            options: self
-                .options
-                .iter()
-                .map(|o| OptionInput {
-                    label: o.label.clone(),
-                    value: o.value.clone(),
-                    display_order: o.display_order,
-                    hidden: o.hidden,
-                    description: o.description.clone(),
-                })
-                .collect(),
-            has_unique_value: self.has_unique_value,
-            hidden: self.hidden,
-            display_order: self.display_order,
-            form_field: self.form_field,
-        }
-    }
 }
 
 /// Checks a component's `uid` (`field` names it).
@@ -390,7 +326,11 @@ pub fn check_app_object(
                         format!("{path}calculationFormula: calculated properties are not supported"),
                     ));
                 }
-                if let Some(def) = parse_property(&path, &p.input(), problems) {
+                // Types are case-insensitive in project files (`STRING` in HubSpot's table,
+                // `string` in its samples).
+                let mut input = p.input.clone();
+                input.property_type = input.property_type.map(|t| t.to_ascii_lowercase());
+                if let Some(def) = parse_property(&path, &input, problems) {
                     if !names.insert(def.name.clone()) {
                         problems.push(ValidationError::new(
                             format!("{path}name"),
@@ -504,10 +444,13 @@ mod tests {
 
     fn property(name: &str, t: &str) -> ConfigProperty {
         ConfigProperty {
-            name: Some(name.to_owned()),
-            label: Some(name.to_uppercase()),
-            property_type: Some(t.to_owned()),
-            ..ConfigProperty::default()
+            input: PropertyInput {
+                name: Some(name.to_owned()),
+                label: Some(name.to_uppercase()),
+                property_type: Some(t.to_owned()),
+                ..PropertyInput::default()
+            },
+            calculation_formula: None,
         }
     }
 

@@ -18,14 +18,17 @@ pub const MAX_UNIQUE_PROPERTIES: usize = 10;
 /// Our own bound on a custom object's name, which becomes part of its fully qualified name.
 pub const MAX_SCHEMA_NAME_CHARS: usize = 100;
 
-/// A property definition as sent (`PropertyCreate`, `ObjectTypePropertyCreate`).
-#[derive(Debug, Clone, Default)]
+/// A property definition as sent (`PropertyCreate`, `ObjectTypePropertyCreate`, and the
+/// `properties` of an app object's config file, which reads it with serde).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PropertyInput {
     /// `name`.
     pub name: Option<String>,
     /// `label`.
     pub label: Option<String>,
     /// `type`.
+    #[serde(rename = "type")]
     pub property_type: Option<String>,
     /// `fieldType`.
     pub field_type: Option<String>,
@@ -34,6 +37,7 @@ pub struct PropertyInput {
     /// `description`.
     pub description: Option<String>,
     /// `options`.
+    #[serde(default)]
     pub options: Vec<OptionInput>,
     /// `hasUniqueValue`.
     pub has_unique_value: Option<bool>,
@@ -46,7 +50,8 @@ pub struct PropertyInput {
 }
 
 /// An enumeration option as sent.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OptionInput {
     /// `label`.
     pub label: Option<String>,

@@ -399,3 +399,56 @@ async fn the_apps_properties_are_listed_but_changed_only_by_its_project() {
         .await
         .assert_api_error(400, "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn a_unique_app_property_identifies_records_and_keeps_history() {
+    let app = TestApp::spawn().await;
+    let creds = app.new_app("Lot").await;
+    let vin = json!({"name": "vin", "label": "VIN", "type": "string", "hasUniqueValue": true});
+    let deployed = deploy(
+        &app,
+        &creds.developer_api_key,
+        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[vin]))]),
+    )
+    .await;
+    deployed.assert_status(200);
+    let type_id = deployed.body["appObjects"][0]["objectTypeId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let crm = Crm::new(&app).await;
+    app.new_install(&creds, crm.portal_id, &["crm.objects.custom.read"])
+        .await;
+    let (vin, model) = (
+        format!("a{}_vin", creds.app_id),
+        format!("a{}_model", creds.app_id),
+    );
+    let id = crm
+        .create_id(
+            &type_id,
+            json!({ vin.clone(): "WVW1", model.clone(): "Golf" }),
+        )
+        .await;
+    crm.create(&type_id, json!({ vin.clone(): "wvw1" }))
+        .await
+        .assert_api_error(409, "CONFLICT");
+    let by_vin = crm
+        .get(&type_id, "WVW1", &format!("?idProperty={vin}"))
+        .await;
+    by_vin.assert_status(200);
+    assert_eq!(by_vin.str("id"), id);
+
+    crm.update(&type_id, &id, "", json!({ model.clone(): "Polo" }))
+        .await
+        .assert_status(200);
+    let history = crm
+        .get(&type_id, &id, &format!("?propertiesWithHistory={model}"))
+        .await;
+    let values: Vec<&str> = history.body["propertiesWithHistory"][&model]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["Polo", "Golf"]);
+}
