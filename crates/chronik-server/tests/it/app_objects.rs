@@ -386,8 +386,17 @@ async fn the_apps_properties_are_listed_but_changed_only_by_its_project() {
     crm.archive_property(&type_id, &model)
         .await
         .assert_api_error(403, "FORBIDDEN");
-    // The account may add properties of its own to the type.
+    // The account may add properties of its own to the type, but not under the app's prefix,
+    // which a later deploy may use.
     crm.new_property(&type_id, "colour", "string").await;
+    let reserved = crm
+        .create_property(
+            &type_id,
+            &json!({"name": format!("a{}_trim", creds.app_id), "label": "Trim", "type": "string"}),
+        )
+        .await;
+    reserved.assert_api_error(400, "VALIDATION_ERROR");
+    assert_eq!(reserved.error_in("name")["code"], "RESERVED_NAME");
     crm.create(
         &type_id,
         json!({ model.clone(): "Model T", "colour": "black" }),

@@ -138,6 +138,12 @@ impl ResolvedType {
         }
     }
 
+    /// The prefix of an app object's own properties (`a{appId}_`), which the account's
+    /// properties may not use, so that a later deploy can add any name.
+    pub fn app_property_prefix(&self) -> Option<String> {
+        self.app_object.as_ref().map(|a| property_prefix(a.app))
+    }
+
     /// Whether `name` is a property of an app object's own, which only its app's project
     /// changes.
     pub fn app_defined(&self, name: &str) -> bool {

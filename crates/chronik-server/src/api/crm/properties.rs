@@ -157,6 +157,15 @@ pub async fn create(
     let t = resolve(&state, &caller, &object_type, Access::Write).await?;
     let existing: Vec<PropertyDefinition> = t.properties.iter().cloned().collect();
     let def = check_new_property(&property_input(&body), &existing)?;
+    if let Some(prefix) = t.app_property_prefix() {
+        if def.name.starts_with(&prefix) {
+            return Err(ApiError::validation(vec![ValidationError::new(
+                "name",
+                "RESERVED_NAME",
+                format!("name \"{}\": names starting with {prefix} belong to the app that defines this object; choose another name", def.name),
+            )]));
+        }
+    }
     if t.properties.get(&def.name).is_some() {
         return Err(ApiError::new(
             Category::Conflict,
