@@ -8,7 +8,7 @@
 //! types (cards, settings, webhooks, …) are listed as skipped, never dropped unmentioned.
 //! Every problem of every file is reported at once, named `<file>: <field>`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -99,18 +99,17 @@ fn file_problem(path: &str, field: &str, code: &'static str, message: String, in
 
 /// Checks a project's files; every problem of every file is listed.
 pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
-    let mut problems = Problems::new();
     if files.len() > MAX_PROJECT_FILES {
-        problems.push(ValidationError::new(
+        return Err(DomainError::Invalid(vec![ValidationError::new(
             "files",
             "TOO_MANY_FILES",
             format!(
                 "files has {} entries; a project has at most {MAX_PROJECT_FILES}",
                 files.len()
             ),
-        ));
-        return problems.finish(unreachable_project());
+        )]));
     }
+    let mut problems = Problems::new();
     let mut sorted: Vec<&ProjectFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut app_uid = None;
@@ -119,10 +118,10 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
     let mut app_objects = Vec::new();
     let mut app_object_paths = Vec::new();
     let mut skipped = Vec::new();
-    let mut seen_paths = BTreeMap::new();
+    let mut seen_paths = BTreeSet::new();
     for file in sorted {
         let path = file.path.as_str();
-        if seen_paths.insert(path, ()).is_some() {
+        if !seen_paths.insert(path) {
             file_problem(
                 path,
                 "path",
@@ -262,15 +261,6 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
         app_object_paths,
         skipped,
     })
-}
-
-fn unreachable_project() -> Project {
-    Project {
-        app_uid: String::new(),
-        app_objects: Vec::new(),
-        app_object_paths: Vec::new(),
-        skipped: Vec::new(),
-    }
 }
 
 fn collect(path: &str, p: Problems, into: &mut Problems) {
