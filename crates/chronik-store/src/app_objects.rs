@@ -45,6 +45,26 @@ pub enum DeployChange {
     Unchanged,
 }
 
+/// `Conflict` unless `current` (the app's types now, by number) are what `checked` says.
+pub(crate) fn unchanged_since_check(
+    checked: &[StoredAppObject],
+    current: &[(i64, AppObjectDefinition)],
+) -> Result<(), StoreError> {
+    let same = checked.len() == current.len()
+        && checked
+            .iter()
+            .zip(current)
+            .all(|(c, (number, definition))| c.number == *number && &c.definition == definition);
+    if same {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: "app objects changed since checked",
+            existing_id: None,
+        })
+    }
+}
+
 /// How a request names an app object type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppObjectKey {
@@ -59,11 +79,14 @@ pub enum AppObjectKey {
 pub trait AppObjectStore: Send + Sync {
     /// Stores `objects` for `app` in one transaction, each by its uid: a new uid gets a new
     /// type number, a known one its new definition. Types the deploy does not name stay as
-    /// they are. `Conflict` when a name belongs to another uid of the app; `NotFound` when
-    /// there is no such app.
+    /// they are. `checked` is the app's types as the caller checked the deploy against them
+    /// ([`Self::app_objects_of_app`]): when they changed since (another deploy), nothing is
+    /// stored and the answer is `Conflict`, as it is when a name belongs to another uid of the
+    /// app. `NotFound` when there is no such app.
     async fn deploy_app_objects(
         &self,
         app: AppId,
+        checked: &[StoredAppObject],
         objects: &[AppObjectDefinition],
         now: DateTime<Utc>,
     ) -> Result<Vec<(StoredAppObject, DeployChange)>, StoreError>;

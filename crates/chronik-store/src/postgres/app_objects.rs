@@ -119,6 +119,7 @@ impl AppObjectStore for PostgresStore {
     async fn deploy_app_objects(
         &self,
         app: AppId,
+        checked: &[StoredAppObject],
         objects: &[AppObjectDefinition],
         now: DateTime<Utc>,
     ) -> Result<Vec<(StoredAppObject, DeployChange)>, StoreError> {
@@ -128,6 +129,19 @@ impl AppObjectStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        // Read after the lock: a deploy that committed before it is seen.
+        let current: Vec<(i64, AppObjectDefinition)> = sqlx::query(concat!(
+            columns!(),
+            "FROM app_object_types t WHERE t.app_id = $1 ORDER BY t.number"
+        ))
+        .bind(app.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| row(r).map(|s| (s.number, s.definition)))
+        .collect::<Result<_, _>>()?;
+        unchanged_since_check(checked, &current)?;
         let mut out = Vec::with_capacity(objects.len());
         for def in objects {
             out.push(deploy_one(&mut tx, app, def, now).await?);

@@ -102,15 +102,27 @@ impl AppObjectStore for SqliteStore {
     async fn deploy_app_objects(
         &self,
         app: AppId,
+        checked: &[StoredAppObject],
         objects: &[AppObjectDefinition],
         now: DateTime<Utc>,
     ) -> Result<Vec<(StoredAppObject, DeployChange)>, StoreError> {
-        let objects = objects.to_vec();
+        let (checked, objects) = (checked.to_vec(), objects.to_vec());
         self.write(move |conn| {
             conn.prepare_cached("SELECT 1 FROM apps WHERE app_id = ?1")
                 .map_err(db)?
                 .query_row([app.0], |_| Ok(()))
                 .map_err(db)?;
+            let current: Vec<(i64, AppObjectDefinition)> = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM app_object_types t WHERE t.app_id = ?1 ORDER BY t.number"
+                ))
+                .map_err(db)?
+                .query_map([app.0], row)
+                .map_err(db)?
+                .map(|r| r.map(|s| (s.number, s.definition)))
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            unchanged_since_check(&checked, &current)?;
             // The writer job is one transaction: a failure here undoes the earlier objects.
             objects
                 .iter()

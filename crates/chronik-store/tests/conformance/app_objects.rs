@@ -17,6 +17,7 @@ use crate::fixture::Fixture;
 
 conformance!(
     deploys_create_update_and_keep_types_by_uid,
+    a_deploy_checked_against_an_older_state_stores_nothing,
     a_name_of_another_uid_is_a_conflict_and_the_deploy_stores_nothing,
     accounts_see_app_objects_only_where_the_app_is_installed,
     records_of_an_app_object_need_the_install,
@@ -99,6 +100,7 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     let first = store
         .deploy_app_objects(
             app,
+            &store.app_objects_of_app(app).await.unwrap(),
             &[
                 definition("car", "CAR", &["model"]),
                 definition("bike", "BIKE", &["frame"]),
@@ -118,6 +120,7 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     let again = store
         .deploy_app_objects(
             app,
+            &store.app_objects_of_app(app).await.unwrap(),
             &[
                 definition("car", "CAR", &["model", "vin"]),
                 definition("bike", "BIKE", &["frame"]),
@@ -140,7 +143,12 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
 
     // Another app's type of the same name is a type of its own.
     let theirs = store
-        .deploy_app_objects(other, &[definition("car", "CAR", &["model"])], Utc::now())
+        .deploy_app_objects(
+            other,
+            &store.app_objects_of_app(other).await.unwrap(),
+            &[definition("car", "CAR", &["model"])],
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_ne!(theirs[0].0.number, car.number);
@@ -162,12 +170,18 @@ async fn a_name_of_another_uid_is_a_conflict_and_the_deploy_stores_nothing(fx: &
     let store = fx.open().await;
     let app = new_app(&*store, "Lot").await;
     store
-        .deploy_app_objects(app, &[definition("car", "CAR", &["model"])], Utc::now())
+        .deploy_app_objects(
+            app,
+            &store.app_objects_of_app(app).await.unwrap(),
+            &[definition("car", "CAR", &["model"])],
+            Utc::now(),
+        )
         .await
         .unwrap();
     let refused = store
         .deploy_app_objects(
             app,
+            &store.app_objects_of_app(app).await.unwrap(),
             &[
                 definition("bike", "BIKE", &["frame"]),
                 definition("auto", "CAR", &["model"]),
@@ -196,7 +210,12 @@ async fn accounts_see_app_objects_only_where_the_app_is_installed(fx: &Fixture) 
     let elsewhere = store.create_account("Other", Utc::now()).await.unwrap().id;
     install(&*store, installed, app).await;
     let car = store
-        .deploy_app_objects(app, &[definition("car", "CAR", &["model"])], Utc::now())
+        .deploy_app_objects(
+            app,
+            &store.app_objects_of_app(app).await.unwrap(),
+            &[definition("car", "CAR", &["model"])],
+            Utc::now(),
+        )
         .await
         .unwrap()
         .remove(0)
@@ -239,7 +258,12 @@ async fn records_of_an_app_object_need_the_install(fx: &Fixture) {
     let elsewhere = store.create_account("Other", Utc::now()).await.unwrap().id;
     install(&*store, installed, app).await;
     let car = store
-        .deploy_app_objects(app, &[definition("car", "CAR", &["model"])], Utc::now())
+        .deploy_app_objects(
+            app,
+            &store.app_objects_of_app(app).await.unwrap(),
+            &[definition("car", "CAR", &["model"])],
+            Utc::now(),
+        )
         .await
         .unwrap()
         .remove(0)
@@ -280,10 +304,56 @@ async fn deploying_for_an_unknown_app_is_not_found(fx: &Fixture) {
         store
             .deploy_app_objects(
                 AppId(987_654_321),
+                &[],
                 &[definition("car", "CAR", &["model"])],
                 Utc::now()
             )
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+async fn a_deploy_checked_against_an_older_state_stores_nothing(fx: &Fixture) {
+    let store = fx.open().await;
+    let app = new_app(&*store, "Lot").await;
+    let before = store.app_objects_of_app(app).await.unwrap();
+    // Another deploy lands between the check and the write.
+    store
+        .deploy_app_objects(
+            app,
+            &before,
+            &[definition("car", "CAR", &["model"])],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let stale = store
+        .deploy_app_objects(
+            app,
+            &before,
+            &[definition("car", "CAR", &["model", "vin"])],
+            Utc::now(),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let now = store.app_objects_of_app(app).await.unwrap();
+    assert_eq!(
+        now[0].definition.properties.len(),
+        1,
+        "the stale deploy stored nothing"
+    );
+    // Checked against what is there now, it goes through.
+    let fresh = store
+        .deploy_app_objects(
+            app,
+            &now,
+            &[definition("car", "CAR", &["model", "vin"])],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fresh[0].1, DeployChange::Updated);
 }

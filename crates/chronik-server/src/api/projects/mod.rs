@@ -6,7 +6,8 @@
 //! A deploy checks every file ([`chronik_domain::project`]), then compares each app object
 //! with what was deployed before under its uid: a deployed app object is never removed, its
 //! name never changes, and its properties are never removed or retyped (records hold values
-//! of them). Only then is anything stored, in one transaction.
+//! of them). Only then is anything stored, in one transaction, which the store refuses when
+//! another deploy changed the app's objects since they were read for the check (409).
 
 mod wire;
 
@@ -80,7 +81,7 @@ pub async fn deploy(
     }
     let stored = state
         .store
-        .deploy_app_objects(app, &project.app_objects, Utc::now())
+        .deploy_app_objects(app, &deployed, &project.app_objects, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict { .. } => ApiError::new(
