@@ -174,6 +174,10 @@ struct Writer {
 
 type Job = Box<dyn FnOnce(&mut Writer) -> Outcome + Send>;
 
+/// What the writer's queue carries: a job, or `None`, which only wakes an idle writer
+/// ([`wake_writer`]) and is no part of any group or commit.
+type Message = Option<Job>;
+
 /// How long the writer waits for the merger when [`MAX_STAGED`] completions are staged, before
 /// it writes anyway (and warns: the merger is failing).
 const MERGER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -181,7 +185,7 @@ const MERGER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The SQLite store: a writer thread and a pool of read connections on the database file, and
 /// the completion merger on the indexed completions' file.
 pub struct SqliteStore {
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::Sender<Message>,
     /// Dropped with the store, which stops the checkpointer and merger threads.
     _checkpointer: std::sync::mpsc::Sender<()>,
     _merger: std::sync::mpsc::Sender<()>,
@@ -441,7 +445,7 @@ impl SqliteStore {
     pub async fn open(data_dir: PathBuf) -> Result<Self, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         let indexed_path = data_dir.join(COMPLETIONS_FILE);
-        let (tx, rx) = mpsc::channel::<Job>(WRITE_QUEUE_CAPACITY);
+        let (tx, rx) = mpsc::channel::<Message>(WRITE_QUEUE_CAPACITY);
         let (ready_tx, ready_rx) = oneshot::channel();
         let restart = Arc::new(Restart::default());
         let shared = Arc::new(LogShared::default());
@@ -549,7 +553,7 @@ impl SqliteStore {
             }
         });
         self.writer
-            .send(job)
+            .send(Some(job))
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
         reply_rx
@@ -599,34 +603,37 @@ fn open_files(
     Ok((Writer { conn, log, deleter }, merger))
 }
 
-/// Sends the writer a job that does nothing: an idle writer deletes the rows the merger has
-/// just copied (it deletes only between groups) before sends arrive again. Nothing when the
-/// store is gone or the queue is full (the writer is busy then, and deletes after its groups).
-fn wake_writer(writer: &mpsc::WeakSender<Job>) {
+/// Wakes the writer without work: an idle writer deletes the rows the merger has just copied
+/// (it deletes only between groups) before sends arrive again. Nothing when the store is gone
+/// or the queue is full (the writer is busy then, and deletes after its groups).
+fn wake_writer(writer: &mpsc::WeakSender<Message>) {
     if let Some(tx) = writer.upgrade() {
-        let _ = tx.try_send(Box::new(|_| Outcome {
-            failed: false,
-            finish: Box::new(|_| {}),
-        }));
+        let _ = tx.try_send(None);
     }
 }
 
-fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Job>, restart: &Restart) {
+fn run_writer(mut writer: Writer, mut rx: mpsc::Receiver<Message>, restart: &Restart) {
     while let Some(first) = rx.blocking_recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP_COMMIT_JOBS {
+        let mut jobs: Vec<Job> = first.into_iter().collect();
+        let mut taken = 1;
+        while taken < MAX_GROUP_COMMIT_JOBS {
             match rx.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(message) => {
+                    taken += 1;
+                    jobs.extend(message);
+                }
                 Err(_) => break,
             }
         }
-        if !writer.log.wait_for_merger(MERGER_WAIT) {
-            tracing::warn!(
-                limit = MAX_STAGED,
-                "the completion merger is not keeping up; writing past the staging limit"
-            );
+        if !jobs.is_empty() {
+            if !writer.log.wait_for_merger(MERGER_WAIT) {
+                tracing::warn!(
+                    limit = MAX_STAGED,
+                    "the completion merger is not keeping up; writing past the staging limit"
+                );
+            }
+            run_group(&mut writer, jobs);
         }
-        run_group(&mut writer, jobs);
         // Merged staged rows go a chunk at a time while no job waits, so that a send waits for
         // at most one chunk; and one chunk after each group when they pile up regardless.
         let mut force = writer.log.deletions_behind();
