@@ -83,13 +83,18 @@ fn folder_of(component_type: &str) -> Option<&'static str> {
 }
 
 /// Problems of one file, named `<file>: <field>`.
+/// A problem of the file at `path`, named `<file>: <field>` as every problem of a project is.
+pub fn in_file_named(path: &str, e: ValidationError) -> ValidationError {
+    ValidationError::new(
+        format!("{path}: {}", e.field),
+        e.code,
+        format!("{path}: {}", e.message),
+    )
+}
+
 fn in_file(path: &str, errors: Vec<ValidationError>, into: &mut Problems) {
     for e in errors {
-        into.push(ValidationError::new(
-            format!("{path}: {}", e.field),
-            e.code,
-            format!("{path}: {}", e.message),
-        ));
+        into.push(in_file_named(path, e));
     }
 }
 

@@ -13,7 +13,7 @@ mod wire;
 
 use axum::extract::State;
 use chronik_domain::crm::app_object::fully_qualified_name;
-use chronik_domain::project::{check_project, ProjectFile};
+use chronik_domain::project::{check_project, in_file_named, ProjectFile};
 use chronik_domain::ValidationError;
 use chronik_store::{DeployChange, StoreError};
 use chrono::Utc;
@@ -66,13 +66,13 @@ pub async fn deploy(
             )),
             Some(next) => {
                 let path = project.path_of(uid).unwrap_or_default();
-                problems.extend(before.definition.change_problems(next).into_iter().map(|e| {
-                    ValidationError::new(
-                        format!("{path}: {}", e.field),
-                        e.code,
-                        format!("{path}: {}", e.message),
-                    )
-                }));
+                problems.extend(
+                    before
+                        .definition
+                        .change_problems(next)
+                        .into_iter()
+                        .map(|e| in_file_named(path, e)),
+                );
             }
         }
     }
