@@ -7,8 +7,8 @@
 //! `config` with `name` (upper snake case, e.g. `CAR`), `description`, `singularForm`,
 //! `pluralForm`, `appPrefix`, `primaryDisplayLabelPropertyName`,
 //! `secondaryDisplayLabelPropertyNames` and `properties` (the fields of the properties API).
-//! Properties are stored with the app's prefix `a{appId}_` (`model` becomes `a1000001_model`),
-//! and the config names them without it.
+//! Records carry the properties with the app's prefix `a{appId}_` (`model` becomes
+//! `a1000001_model`); the config, and the definition kept here, name them without it.
 //!
 //! What HubSpot does not publish, Chronik decides (README, "App objects"): an app object's
 //! objectTypeId is `4-<n>` (one id for the type in every account) and its fully qualified name
