@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::property::{parse_label, PropertyDefinition};
-use super::schema::{parse_property, Labels, PropertyInput, SchemaDefinition};
+use super::schema::{parse_property, push_err, Labels, PropertyInput, SchemaDefinition};
 use super::schema::{MAX_SCHEMA_NAME_CHARS, MAX_UNIQUE_PROPERTIES};
 use crate::error::{Problems, ValidationError};
 use crate::AppId;
@@ -291,12 +291,14 @@ pub fn check_app_object(
         config.description.as_deref(),
         problems,
     );
-    let singular = parse_label("config.singularForm", config.singular_form.as_deref())
-        .map_err(|e| problems.push(e))
-        .ok();
-    let plural = parse_label("config.pluralForm", config.plural_form.as_deref())
-        .map_err(|e| problems.push(e))
-        .ok();
+    let singular = push_err(
+        problems,
+        parse_label("config.singularForm", config.singular_form.as_deref()),
+    );
+    let plural = push_err(
+        problems,
+        parse_label("config.pluralForm", config.plural_form.as_deref()),
+    );
     let mut properties = Vec::new();
     let mut names = BTreeSet::new();
     match &config.properties {

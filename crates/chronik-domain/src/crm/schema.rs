@@ -65,7 +65,8 @@ pub struct OptionInput {
     pub description: Option<String>,
 }
 
-fn push_err<T>(problems: &mut Problems, r: Result<T, ValidationError>) -> Option<T> {
+/// The value, or `None` with its problem recorded.
+pub(super) fn push_err<T>(problems: &mut Problems, r: Result<T, ValidationError>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
         Err(e) => {

@@ -6,20 +6,17 @@ use chronik_domain::{AccountId, AppId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{db, from_ms, ms, SqliteStore};
+use super::{db, from_json, from_ms, ms, SqliteStore};
 use crate::app_objects::*;
 use crate::StoreError;
 
 const COLUMNS: &str = "t.number, t.app_id, t.definition, t.created_at, t.updated_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<StoredAppObject> {
-    let raw: String = r.get(2)?;
     Ok(StoredAppObject {
         number: r.get(0)?,
         app: AppId(r.get(1)?),
-        definition: serde_json::from_str(&raw).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        definition: from_json(r, 2)?,
         created_at: from_ms(r.get(3)?),
         updated_at: from_ms(r.get(4)?),
     })

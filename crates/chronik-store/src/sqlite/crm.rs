@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::app_objects::installed_app_object;
-use super::{account_exists, db, from_ms, ms, next_id, SqliteStore};
+use super::{account_exists, db, from_json, from_ms, json_error, ms, next_id, SqliteStore};
 use crate::crm::*;
 use crate::history::{self, HistoryMap};
 use crate::StoreError;
@@ -32,15 +32,6 @@ type Item<T> = Result<T, StoreError>;
 
 const OBJECT_COLUMNS: &str =
     "object_id, object_type_id, properties, created_at, updated_at, archived_at";
-
-fn json_error(column: usize, e: serde_json::Error) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(r: &Row<'_>, column: usize) -> rusqlite::Result<T> {
-    let raw: String = r.get(column)?;
-    serde_json::from_str(&raw).map_err(|e| json_error(column, e))
-}
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(StoreError::internal)

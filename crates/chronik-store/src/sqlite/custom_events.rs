@@ -16,7 +16,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use super::completion_log::{self, Occurrence, ATTACHED};
 use super::tenancy::contact_by_email;
 use super::{
-    account_exists, db, from_ms, ms, next_id, raise_settings_version, settings_version, SqliteStore,
+    account_exists, db, from_json, from_ms, ms, next_id, raise_settings_version, settings_version,
+    SqliteStore,
 };
 use crate::custom_events::*;
 use crate::{occurrence_id, property_bits, SettingsVersion, StoreError};
@@ -33,10 +34,7 @@ const COLUMNS: &str = "definition_id, definition, created_at, updated_at";
 
 /// Reads [`COLUMNS`].
 fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
-    let raw: String = r.get(1)?;
-    let definition = serde_json::from_str(&raw).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let definition = from_json(r, 1)?;
     Ok(StoredEventDefinition {
         id: r.get::<_, i64>(0)?.to_string(),
         definition,
@@ -598,10 +596,7 @@ fn json_path(name: &str) -> String {
 
 /// Reads the columns of [`CustomEventStore::query_completions`]'s select.
 fn completion_row(r: &Row<'_>) -> rusqlite::Result<StoredCompletion> {
-    let raw: String = r.get(6)?;
-    let properties = serde_json::from_str(&raw).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let properties = from_json(r, 6)?;
     let uuid: Vec<u8> = r.get(5)?;
     Ok(StoredCompletion {
         cursor: CompletionCursor {

@@ -718,6 +718,20 @@ fn run_group(writer: &mut Writer, jobs: Vec<Job>) {
 
 // Helpers shared by the SQL files of the API families.
 
+/// A JSON text that does not parse, as rusqlite's error for `column`.
+fn json_error(column: usize, e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// Reads the JSON text in `column` of a row.
+fn from_json<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<T> {
+    let raw: String = r.get(column)?;
+    serde_json::from_str(&raw).map_err(|e| json_error(column, e))
+}
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::completion_log;
-use super::{account_exists, db, from_ms, ms, next_id, raise_settings_version, SqliteStore};
+use super::{
+    account_exists, db, from_ms, json_error, ms, next_id, raise_settings_version, SqliteStore,
+};
 use crate::tenancy::*;
 use crate::StoreError;
 
@@ -16,9 +18,7 @@ fn scopes_json(scopes: &Scopes) -> String {
 }
 
 fn scopes_from_json(raw: &str) -> rusqlite::Result<Scopes> {
-    let list: Vec<String> = serde_json::from_str(raw).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let list: Vec<String> = serde_json::from_str(raw).map_err(|e| json_error(0, e))?;
     Ok(Scopes::from_stored(list))
 }
 
