@@ -51,6 +51,11 @@ fn files(list: &[(&str, String)]) -> Value {
     })
 }
 
+/// The body of a deploy of the app component and `car_file` as the CAR object's file.
+fn car_project(car_file: String) -> Value {
+    files(&[(APP_FILE, app_component()), (CAR_FILE, car_file)])
+}
+
 async fn deploy(app: &TestApp, key: &str, body: &Value) -> TestResponse {
     app.send(
         app.request(Method::POST, &format!("/projects/v1/deploys?hapikey={key}"))
@@ -59,16 +64,11 @@ async fn deploy(app: &TestApp, key: &str, body: &Value) -> TestResponse {
     .await
 }
 
-/// An app with the CAR object deployed, installed into a fresh account; a CRM client of that
-/// account, and CAR's objectTypeId.
-async fn installed_car(app: &TestApp) -> (AppCreds, Crm<'_>, String) {
+/// An app with the CAR object (and `extra` properties) deployed, installed into a fresh
+/// account; a CRM client of that account, and CAR's objectTypeId.
+async fn installed_car<'a>(app: &'a TestApp, extra: &[Value]) -> (AppCreds, Crm<'a>, String) {
     let creds = app.new_app("Lot").await;
-    let deployed = deploy(
-        app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[]))]),
-    )
-    .await;
+    let deployed = deploy(app, &creds.developer_api_key, &car_project(car(extra))).await;
     deployed.assert_status(200);
     let type_id = deployed.body["appObjects"][0]["objectTypeId"]
         .as_str()
@@ -113,23 +113,13 @@ async fn a_deploy_creates_then_keeps_then_updates_app_objects_by_uid() {
                 "reason": "Chronik does not deploy card components"}])
     );
 
-    let again = deploy(
-        &app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[]))]),
-    )
-    .await;
+    let again = deploy(&app, &creds.developer_api_key, &car_project(car(&[]))).await;
     again.assert_status(200);
     assert_eq!(again.body["appObjects"][0]["change"], "UNCHANGED");
     assert_eq!(again.body["appObjects"][0]["objectTypeId"], type_id);
 
     let vin = json!({"name": "vin", "label": "VIN", "type": "string", "hasUniqueValue": true});
-    let updated = deploy(
-        &app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[vin]))]),
-    )
-    .await;
+    let updated = deploy(&app, &creds.developer_api_key, &car_project(car(&[vin]))).await;
     updated.assert_status(200);
     assert_eq!(updated.body["appObjects"][0]["change"], "UPDATED");
     assert_eq!(updated.body["appObjects"][0]["objectTypeId"], type_id);
@@ -138,7 +128,7 @@ async fn a_deploy_creates_then_keeps_then_updates_app_objects_by_uid() {
 #[tokio::test]
 async fn a_deploy_needs_the_apps_developer_key() {
     let app = TestApp::spawn().await;
-    let body = files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[]))]);
+    let body = car_project(car(&[]));
     deploy(&app, "not-a-key", &body)
         .await
         .assert_api_error(401, "INVALID_AUTHENTICATION");
@@ -187,12 +177,7 @@ async fn every_problem_of_every_file_is_named_and_nothing_is_deployed() {
     assert_eq!(refused.errors().len(), 3, "{}", refused.text);
 
     // The valid CAR of the refused deploy was not stored: a later deploy creates it.
-    let later = deploy(
-        &app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[]))]),
-    )
-    .await;
+    let later = deploy(&app, &creds.developer_api_key, &car_project(car(&[]))).await;
     later.assert_status(200);
     assert_eq!(later.body["appObjects"][0]["change"], "CREATED");
 }
@@ -201,13 +186,9 @@ async fn every_problem_of_every_file_is_named_and_nothing_is_deployed() {
 async fn a_deployed_app_object_keeps_its_name_and_properties() {
     let app = TestApp::spawn().await;
     let creds = app.new_app("Lot").await;
-    deploy(
-        &app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[]))]),
-    )
-    .await
-    .assert_status(200);
+    deploy(&app, &creds.developer_api_key, &car_project(car(&[])))
+        .await
+        .assert_status(200);
 
     let missing = deploy(
         &app,
@@ -235,7 +216,7 @@ async fn a_deployed_app_object_keeps_its_name_and_properties() {
     let refused = deploy(
         &app,
         &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, changed.to_string())]),
+        &car_project(changed.to_string()),
     )
     .await;
     refused.assert_api_error(400, "VALIDATION_ERROR");
@@ -254,7 +235,7 @@ async fn a_deployed_app_object_keeps_its_name_and_properties() {
 #[tokio::test]
 async fn records_of_an_app_object_live_in_accounts_that_installed_the_app() {
     let app = TestApp::spawn().await;
-    let (creds, crm, type_id) = installed_car(&app).await;
+    let (creds, crm, type_id) = installed_car(&app, &[]).await;
     let p = |name: &str| format!("a{}_{name}", creds.app_id);
 
     let created = crm
@@ -332,7 +313,7 @@ async fn records_of_an_app_object_live_in_accounts_that_installed_the_app() {
 #[tokio::test]
 async fn an_account_without_the_app_has_no_such_type() {
     let app = TestApp::spawn().await;
-    let (creds, _installed, type_id) = installed_car(&app).await;
+    let (creds, _installed, type_id) = installed_car(&app, &[]).await;
     let other = Crm::new(&app).await;
     for t in [type_id.clone(), format!("a{}_CAR", creds.app_id)] {
         other
@@ -353,7 +334,7 @@ async fn an_account_without_the_app_has_no_such_type() {
 #[tokio::test]
 async fn app_object_records_need_the_custom_object_scopes() {
     let app = TestApp::spawn().await;
-    let (creds, crm, type_id) = installed_car(&app).await;
+    let (creds, crm, type_id) = installed_car(&app, &[]).await;
     let reader = crm.token_with(&["crm.objects.custom.read"]).await;
     reader
         .create(&type_id, json!({ format!("a{}_model", creds.app_id): "x" }))
@@ -369,7 +350,7 @@ async fn app_object_records_need_the_custom_object_scopes() {
 #[tokio::test]
 async fn the_apps_properties_are_listed_but_changed_only_by_its_project() {
     let app = TestApp::spawn().await;
-    let (creds, crm, type_id) = installed_car(&app).await;
+    let (creds, crm, type_id) = installed_car(&app, &[]).await;
     let model = format!("a{}_model", creds.app_id);
     let listed = crm.list_properties(&type_id, "").await;
     listed.assert_status(200);
@@ -412,22 +393,8 @@ async fn the_apps_properties_are_listed_but_changed_only_by_its_project() {
 #[tokio::test]
 async fn a_unique_app_property_identifies_records_and_keeps_history() {
     let app = TestApp::spawn().await;
-    let creds = app.new_app("Lot").await;
     let vin = json!({"name": "vin", "label": "VIN", "type": "string", "hasUniqueValue": true});
-    let deployed = deploy(
-        &app,
-        &creds.developer_api_key,
-        &files(&[(APP_FILE, app_component()), (CAR_FILE, car(&[vin]))]),
-    )
-    .await;
-    deployed.assert_status(200);
-    let type_id = deployed.body["appObjects"][0]["objectTypeId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let crm = Crm::new(&app).await;
-    app.new_install(&creds, crm.portal_id, &["crm.objects.custom.read"])
-        .await;
+    let (creds, crm, type_id) = installed_car(&app, &[vin]).await;
     let (vin, model) = (
         format!("a{}_vin", creds.app_id),
         format!("a{}_model", creds.app_id),

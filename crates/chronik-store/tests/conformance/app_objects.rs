@@ -9,7 +9,9 @@ use chronik_domain::crm::schema::Labels;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, AppId, Secret};
 use chronik_store::StoreError;
-use chronik_store::{AppObjectKey, DeployChange, Grant, NewApp, NewObject, NewTokens, Store};
+use chronik_store::{
+    AppObjectKey, DeployChange, Grant, NewApp, NewObject, NewTokens, Store, StoredAppObject,
+};
 use chrono::{Duration, Utc};
 
 use crate::conformance;
@@ -93,22 +95,47 @@ fn definition(uid: &str, name: &str, properties: &[&str]) -> AppObjectDefinition
     }
 }
 
+/// Deploys `objects` for `app`, checked against what the app has now (as the server does).
+async fn deploy(
+    store: &dyn Store,
+    app: AppId,
+    objects: &[AppObjectDefinition],
+) -> Result<Vec<(StoredAppObject, DeployChange)>, StoreError> {
+    let checked = store.app_objects_of_app(app).await?;
+    store
+        .deploy_app_objects(app, &checked, objects, Utc::now())
+        .await
+}
+
+/// An app with CAR deployed, installed in one of two fresh accounts: the app, the account it
+/// is installed in, the other account, and CAR.
+async fn installed_car(store: &dyn Store) -> (AppId, AccountId, AccountId, StoredAppObject) {
+    let app = new_app(store, "Lot").await;
+    let installed = store.create_account("Dealer", Utc::now()).await.unwrap().id;
+    let elsewhere = store.create_account("Other", Utc::now()).await.unwrap().id;
+    install(store, installed, app).await;
+    let car = deploy(store, app, &[definition("car", "CAR", &["model"])])
+        .await
+        .unwrap()
+        .remove(0)
+        .0;
+    (app, installed, elsewhere, car)
+}
+
 async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     let store = fx.open().await;
     let app = new_app(&*store, "Lot").await;
     let other = new_app(&*store, "Other").await;
-    let first = store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[
-                definition("car", "CAR", &["model"]),
-                definition("bike", "BIKE", &["frame"]),
-            ],
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let first = deploy(
+        &*store,
+        app,
+        &[
+            definition("car", "CAR", &["model"]),
+            definition("bike", "BIKE", &["frame"]),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         first.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         [DeployChange::Created, DeployChange::Created]
@@ -117,18 +144,16 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     assert_ne!(car.number, bike.number);
     assert!(car.type_id().starts_with("4-"));
 
-    let again = store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[
-                definition("car", "CAR", &["model", "vin"]),
-                definition("bike", "BIKE", &["frame"]),
-            ],
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let again = deploy(
+        &*store,
+        app,
+        &[
+            definition("car", "CAR", &["model", "vin"]),
+            definition("bike", "BIKE", &["frame"]),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         again
             .iter()
@@ -142,13 +167,7 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     assert_eq!(again[0].0.definition.properties.len(), 2);
 
     // Another app's type of the same name is a type of its own.
-    let theirs = store
-        .deploy_app_objects(
-            other,
-            &store.app_objects_of_app(other).await.unwrap(),
-            &[definition("car", "CAR", &["model"])],
-            Utc::now(),
-        )
+    let theirs = deploy(&*store, other, &[definition("car", "CAR", &["model"])])
         .await
         .unwrap();
     assert_ne!(theirs[0].0.number, car.number);
@@ -169,26 +188,18 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
 async fn a_name_of_another_uid_is_a_conflict_and_the_deploy_stores_nothing(fx: &Fixture) {
     let store = fx.open().await;
     let app = new_app(&*store, "Lot").await;
-    store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[definition("car", "CAR", &["model"])],
-            Utc::now(),
-        )
+    deploy(&*store, app, &[definition("car", "CAR", &["model"])])
         .await
         .unwrap();
-    let refused = store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[
-                definition("bike", "BIKE", &["frame"]),
-                definition("auto", "CAR", &["model"]),
-            ],
-            Utc::now(),
-        )
-        .await;
+    let refused = deploy(
+        &*store,
+        app,
+        &[
+            definition("bike", "BIKE", &["frame"]),
+            definition("auto", "CAR", &["model"]),
+        ],
+    )
+    .await;
     assert!(
         matches!(refused, Err(StoreError::Conflict { .. })),
         "{refused:?}"
@@ -205,21 +216,7 @@ async fn a_name_of_another_uid_is_a_conflict_and_the_deploy_stores_nothing(fx: &
 
 async fn accounts_see_app_objects_only_where_the_app_is_installed(fx: &Fixture) {
     let store = fx.open().await;
-    let app = new_app(&*store, "Lot").await;
-    let installed = store.create_account("Dealer", Utc::now()).await.unwrap().id;
-    let elsewhere = store.create_account("Other", Utc::now()).await.unwrap().id;
-    install(&*store, installed, app).await;
-    let car = store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[definition("car", "CAR", &["model"])],
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .0;
+    let (app, installed, elsewhere, car) = installed_car(&*store).await;
     for key in [
         AppObjectKey::Number(car.number),
         AppObjectKey::Name(app, "CAR".into()),
@@ -253,21 +250,7 @@ async fn accounts_see_app_objects_only_where_the_app_is_installed(fx: &Fixture) 
 
 async fn records_of_an_app_object_need_the_install(fx: &Fixture) {
     let store = fx.open().await;
-    let app = new_app(&*store, "Lot").await;
-    let installed = store.create_account("Dealer", Utc::now()).await.unwrap().id;
-    let elsewhere = store.create_account("Other", Utc::now()).await.unwrap().id;
-    install(&*store, installed, app).await;
-    let car = store
-        .deploy_app_objects(
-            app,
-            &store.app_objects_of_app(app).await.unwrap(),
-            &[definition("car", "CAR", &["model"])],
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .0;
+    let (app, installed, elsewhere, car) = installed_car(&*store).await;
     let record = || NewObject {
         properties: BTreeMap::from([(format!("a{app}_model"), "Model T".to_owned())]),
         unique: Vec::new(),
