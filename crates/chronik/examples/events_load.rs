@@ -123,6 +123,11 @@ struct Args {
     /// send-single: most requests awaiting an answer before the phase gives up.
     #[arg(long, default_value_t = 4_000)]
     max_in_flight: usize,
+    /// send-single: writes each measured send's due time (ms from the phase's start, given in
+    /// unix ms on a first `#` line) and latency (us), one `due_ms latency_us` line each, in due
+    /// order: where the tail comes from.
+    #[arg(long)]
+    single_trace: Option<PathBuf>,
 }
 
 /// Appends completion `n`'s JSON to `out`.
@@ -387,6 +392,8 @@ async fn get_pages(
 struct OpenLoop {
     phase: Phase,
     start_lags_us: Vec<u64>,
+    /// `due_ms latency_us` lines, in due order.
+    trace: String,
     complete: bool,
 }
 
@@ -405,6 +412,7 @@ async fn open_loop(
     let stop = Arc::new(AtomicBool::new(false));
     let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let start = Instant::now() + Duration::from_millis(20);
+    let start_unix_ms = now_ms()? + 20;
     let pacer = {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
@@ -424,6 +432,7 @@ async fn open_loop(
     let mut set = tokio::task::JoinSet::new();
     let mut latencies_us = Vec::with_capacity(total as usize);
     let mut start_lags_us = Vec::with_capacity(total as usize);
+    let mut trace = Vec::with_capacity(total as usize);
     let mut complete = true;
     let mut schedule_open = true;
     while schedule_open || !set.is_empty() {
@@ -450,7 +459,7 @@ async fn open_loop(
                 set.spawn(async move {
                     let lag = due.elapsed().as_micros() as u64;
                     match call(post(&client, &url, &token, body), 204).await {
-                        Ok(_) => Some((due.elapsed().as_micros() as u64, lag)),
+                        Ok(_) => Some((i, due.elapsed().as_micros() as u64, lag)),
                         Err(e) => {
                             log_failure(&errors, "POST /events/v3/send", &e);
                             None
@@ -459,9 +468,10 @@ async fn open_loop(
                 });
             }
             Some(done) = set.join_next() => {
-                if let Ok(Some((latency, lag))) = done {
+                if let Ok(Some((i, latency, lag))) = done {
                     latencies_us.push(latency);
                     start_lags_us.push(lag);
+                    trace.push((i, latency));
                 }
             }
         }
@@ -471,6 +481,15 @@ async fn open_loop(
         .join()
         .map_err(|_| anyhow::anyhow!("the pacer thread panicked"))?;
     let errors = errors.load(Ordering::Relaxed);
+    trace.sort_unstable();
+    let period_ms = period.as_secs_f64() * 1e3;
+    let trace = std::iter::once(format!("# started at unix ms {start_unix_ms}\n"))
+        .chain(
+            trace
+                .into_iter()
+                .map(|(i, latency)| format!("{:.1} {latency}\n", i as f64 * period_ms)),
+        )
+        .collect();
     Ok(OpenLoop {
         phase: Phase {
             latencies_us,
@@ -478,6 +497,7 @@ async fn open_loop(
             elapsed,
         },
         start_lags_us,
+        trace,
         complete: complete && errors == 0,
     })
 }
@@ -514,6 +534,9 @@ async fn send_single(
         bail!("the send-single warm-up failed");
     }
     let mut run = open_loop(args, client, make(first + warm, measured)).await?;
+    if let Some(path) = &args.single_trace {
+        std::fs::write(path, &run.trace).with_context(|| format!("writing {}", path.display()))?;
+    }
     run.start_lags_us.sort_unstable();
     let extra = format!(
         " rate={} start_lag_p99_us={} complete={}",
