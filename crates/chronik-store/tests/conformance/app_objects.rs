@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use chronik_domain::crm::app_object::AppObjectDefinition;
-use chronik_domain::crm::property::{PropertyDefinition, PropertyType};
 use chronik_domain::crm::schema::Labels;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, AppId, Secret};
@@ -15,6 +14,7 @@ use chronik_store::{
 use chrono::{Duration, Utc};
 
 use crate::conformance;
+use crate::crm::property;
 use crate::fixture::Fixture;
 
 conformance!(
@@ -75,22 +75,7 @@ fn definition(uid: &str, name: &str, properties: &[&str]) -> AppObjectDefinition
         secondary_display_properties: Vec::new(),
         properties: properties
             .iter()
-            .map(|p| PropertyDefinition {
-                name: (*p).into(),
-                label: p.to_uppercase(),
-                property_type: PropertyType::String,
-                field_type: "text".into(),
-                group_name: String::new(),
-                description: String::new(),
-                options: Vec::new(),
-                has_unique_value: false,
-                hidden: false,
-                display_order: -1,
-                form_field: true,
-                hubspot_defined: false,
-                read_only_value: false,
-                returned_by_default: false,
-            })
+            .map(|p| property(p, &p.to_uppercase()))
             .collect(),
     }
 }

@@ -77,7 +77,7 @@ fn update(id: ObjectId) -> ObjectUpdate {
     }
 }
 
-fn property(name: &str, label: &str) -> PropertyDefinition {
+pub(crate) fn property(name: &str, label: &str) -> PropertyDefinition {
     PropertyDefinition {
         name: name.into(),
         label: label.into(),
