@@ -392,9 +392,26 @@ async fn get_pages(
 struct OpenLoop {
     phase: Phase,
     start_lags_us: Vec<u64>,
-    /// `due_ms latency_us` lines, in due order.
-    trace: String,
+    /// Each answered send's slot and latency (us), in due order.
+    answered: Vec<(u64, u64)>,
+    /// When slot 0 was due, in unix ms, and the time between slots.
+    start_unix_ms: i64,
+    period: Duration,
     complete: bool,
+}
+
+impl OpenLoop {
+    /// One `due_ms latency_us` line per answered send, after a `#` line with the start.
+    fn trace(&self) -> String {
+        let period_ms = self.period.as_secs_f64() * 1e3;
+        std::iter::once(format!("# started at unix ms {}\n", self.start_unix_ms))
+            .chain(
+                self.answered
+                    .iter()
+                    .map(|(i, latency)| format!("{:.1} {latency}\n", *i as f64 * period_ms)),
+            )
+            .collect()
+    }
 }
 
 /// Sends each body as one completion, `args.rate` a second, each when its slot is due whatever
@@ -430,9 +447,8 @@ async fn open_loop(
     };
     let mut bodies: Vec<Option<String>> = bodies.into_iter().map(Some).collect();
     let mut set = tokio::task::JoinSet::new();
-    let mut latencies_us = Vec::with_capacity(total as usize);
     let mut start_lags_us = Vec::with_capacity(total as usize);
-    let mut trace = Vec::with_capacity(total as usize);
+    let mut answered = Vec::with_capacity(total as usize);
     let mut complete = true;
     let mut schedule_open = true;
     while schedule_open || !set.is_empty() {
@@ -469,9 +485,8 @@ async fn open_loop(
             }
             Some(done) = set.join_next() => {
                 if let Ok(Some((i, latency, lag))) = done {
-                    latencies_us.push(latency);
                     start_lags_us.push(lag);
-                    trace.push((i, latency));
+                    answered.push((i, latency));
                 }
             }
         }
@@ -481,23 +496,17 @@ async fn open_loop(
         .join()
         .map_err(|_| anyhow::anyhow!("the pacer thread panicked"))?;
     let errors = errors.load(Ordering::Relaxed);
-    trace.sort_unstable();
-    let period_ms = period.as_secs_f64() * 1e3;
-    let trace = std::iter::once(format!("# started at unix ms {start_unix_ms}\n"))
-        .chain(
-            trace
-                .into_iter()
-                .map(|(i, latency)| format!("{:.1} {latency}\n", i as f64 * period_ms)),
-        )
-        .collect();
+    answered.sort_unstable();
     Ok(OpenLoop {
         phase: Phase {
-            latencies_us,
+            latencies_us: answered.iter().map(|&(_, latency)| latency).collect(),
             errors,
             elapsed,
         },
         start_lags_us,
-        trace,
+        answered,
+        start_unix_ms,
+        period,
         complete: complete && errors == 0,
     })
 }
@@ -535,7 +544,7 @@ async fn send_single(
     }
     let mut run = open_loop(args, client, make(first + warm, measured)).await?;
     if let Some(path) = &args.single_trace {
-        std::fs::write(path, &run.trace).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, run.trace()).with_context(|| format!("writing {}", path.display()))?;
     }
     run.start_lags_us.sort_unstable();
     let extra = format!(
