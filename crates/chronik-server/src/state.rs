@@ -7,7 +7,7 @@ use chronik_domain::Secret;
 use chronik_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::api::events::{EventTypeIds, SendCache, SingleSends};
+use crate::api::custom_events::{EventTypeIds, SendCache, SingleSends};
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
 
 /// Shared, cheaply clonable state of a running server.

@@ -7,7 +7,7 @@
 //! | `oauth/` | `/oauth/v1/…` |
 //! | `admin/` | `/admin/v1/…` (operator) |
 //! | `crm/` | `/crm/v3/…`, `/crm-object-schemas/v3/…` |
-//! | `events/` | `/events/v3/…` (custom behavioral events) |
+//! | `custom_events/` | `/events/v3/…` (custom behavioral events) |
 //! | `projects/` | `/projects/v1/…` (an app's project: app objects) |
 //! | `account_info.rs` | `/account-info/v3/…` |
 //! | `ops.rs` | `/health`, `/metrics`, `/openapi.json` |
@@ -18,7 +18,7 @@
 pub mod account_info;
 pub mod admin;
 pub mod crm;
-pub mod events;
+pub mod custom_events;
 pub mod oauth;
 pub mod ops;
 pub mod projects;
@@ -74,7 +74,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(oauth::router())
         .merge(admin::router())
         .merge(crm::router())
-        .merge(events::router())
+        .merge(custom_events::router())
         .merge(projects::router())
 }
 

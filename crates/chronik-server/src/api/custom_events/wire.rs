@@ -1,6 +1,8 @@
-//! HubSpot's wire shapes for `/events/v3/event-definitions` (api-reference §1.5), named as in
-//! HubSpot's OpenAPI schemas. Properties go out as the CRM's `Property` (HubSpot uses one
-//! schema for both), so this file only has the definition shapes and the inputs.
+//! HubSpot's wire shapes for `/events/v3/…` (api-reference §1), named as in HubSpot's OpenAPI
+//! schemas: the event definitions (§1.5), the completions sent (§1.2) and read back (§1.3).
+//! Properties go out as the CRM's `Property` (HubSpot uses one schema for both).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -193,4 +195,113 @@ pub struct CollectionResponseWithTotalExternalBehavioralEventTypeDefinitionForwa
     /// Absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paging: Option<ForwardPaging>,
+}
+
+/// A JSON scalar where HubSpot takes a string: numbers and booleans are taken as their text.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A string.
+    Text(String),
+    /// A number, taken as its decimal text.
+    Number(serde_json::Number),
+    /// A boolean, taken as `true` / `false`.
+    Bool(bool),
+}
+
+impl Scalar {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Scalar::Text(s) => s.as_str().into(),
+            Scalar::Number(n) => n.to_string().into(),
+            Scalar::Bool(b) => b.to_string().into(),
+        }
+    }
+}
+
+/// `BehavioralEventHttpCompletionRequest`: one completion, as `POST /events/v3/send` takes it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BehavioralEventHttpCompletionRequest {
+    /// The definition's `fullyQualifiedName` (`pe{portalId}_{name}`).
+    pub event_name: Option<String>,
+    /// The record's id.
+    #[schema(value_type = Option<String>)]
+    pub object_id: Option<Scalar>,
+    /// A contact's email (found, or created).
+    pub email: Option<String>,
+    /// A contact's visitor token (found, never created).
+    pub utk: Option<String>,
+    /// ISO 8601 or epoch milliseconds; default: time of receipt.
+    #[schema(value_type = Option<String>)]
+    pub occurred_at: Option<Scalar>,
+    /// Event property values.
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub properties: Option<BTreeMap<String, Option<Scalar>>>,
+    /// The occurrence id, unique per event type; generated when absent.
+    pub uuid: Option<String>,
+}
+
+/// `BatchedBehavioralEventHttpCompletionRequest`: `POST /events/v3/send/batch`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchedBehavioralEventHttpCompletionRequest {
+    /// The completions, at most 500.
+    pub inputs: Option<Vec<BehavioralEventHttpCompletionRequest>>,
+}
+
+/// `ExternalUnifiedEvent`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalUnifiedEvent {
+    /// The record's type, upper-case singular (`CONTACT`), or a custom object's type id.
+    pub object_type: String,
+    /// The record's id.
+    pub object_id: String,
+    /// The event type (`pe{portalId}_{name}`).
+    pub event_type: String,
+    /// When it happened.
+    pub occurred_at: String,
+    /// The occurrence id (the `uuid` it was sent with, or the generated one).
+    pub id: String,
+    /// Its property values.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// `paging.next`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NextPage {
+    pub after: String,
+    pub link: String,
+}
+
+/// `paging.prev`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PreviousPage {
+    pub before: String,
+    pub link: String,
+}
+
+/// `paging`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Paging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextPage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<PreviousPage>,
+}
+
+/// `CollectionResponseExternalUnifiedEvent`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionResponseExternalUnifiedEvent {
+    pub results: Vec<ExternalUnifiedEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+}
+
+/// `VisibleExternalEventTypeNames`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VisibleExternalEventTypeNames {
+    pub event_types: Vec<String>,
 }

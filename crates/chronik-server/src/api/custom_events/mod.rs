@@ -1,5 +1,6 @@
 //! `/events/v3/…`: HubSpot's custom behavioral events (api-reference §1, seed: custom events).
 //!
+//! - `wire.rs`: HubSpot's request and response shapes for all of them;
 //! - `definitions.rs`: `/events/v3/event-definitions` and their properties;
 //! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
 //! - `send_cache.rs`: the grants and definitions sends keep between requests;
@@ -16,6 +17,7 @@ mod read;
 mod send;
 mod send_cache;
 mod single_sends;
+mod wire;
 
 pub use event_type_ids::EventTypeIds;
 pub use send_cache::SendCache;

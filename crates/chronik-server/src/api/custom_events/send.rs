@@ -34,11 +34,13 @@ use chronik_store::{
     MONTHLY_COMPLETIONS_QUOTA,
 };
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::send_cache::SendCaller;
+use super::wire::{
+    BatchedBehavioralEventHttpCompletionRequest, BehavioralEventHttpCompletionRequest, Scalar,
+};
 use super::SEND_SCOPE;
 use crate::auth::Caller;
 use crate::error::{ApiError, Category, ErrorDetail};
@@ -70,65 +72,12 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     router
 }
 
-/// A JSON scalar where HubSpot takes a string: numbers and booleans are taken as their text.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Scalar {
-    /// A string.
-    Text(String),
-    /// A number, taken as its decimal text.
-    Number(serde_json::Number),
-    /// A boolean, taken as `true` / `false`.
-    Bool(bool),
-}
-
-impl Scalar {
-    fn text(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            Scalar::Text(s) => s.as_str().into(),
-            Scalar::Number(n) => n.to_string().into(),
-            Scalar::Bool(b) => b.to_string().into(),
-        }
-    }
-}
-
-/// `BehavioralEventHttpCompletionRequest`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CompletionRequest {
-    /// The definition's `fullyQualifiedName` (`pe{portalId}_{name}`).
-    event_name: Option<String>,
-    /// The record's id.
-    #[schema(value_type = Option<String>)]
-    object_id: Option<Scalar>,
-    /// A contact's email (found, or created).
-    email: Option<String>,
-    /// A contact's visitor token (found, never created).
-    utk: Option<String>,
-    /// ISO 8601 or epoch milliseconds; default: time of receipt.
-    #[schema(value_type = Option<String>)]
-    occurred_at: Option<Scalar>,
-    /// Event property values.
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
-    properties: Option<BTreeMap<String, Option<Scalar>>>,
-    /// The occurrence id, unique per event type; generated when absent.
-    uuid: Option<String>,
-}
-
-/// `BatchedBehavioralEventHttpCompletionRequest`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest {
-    /// The completions, at most 500.
-    inputs: Option<Vec<CompletionRequest>>,
-}
-
 /// Send one completion.
 #[utoipa::path(
     post,
     path = "/events/v3/send",
     tag = "Custom events",
-    request_body = CompletionRequest,
+    request_body = BehavioralEventHttpCompletionRequest,
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Stored (or a repeat of a stored uuid)"),
@@ -139,7 +88,7 @@ pub struct BatchRequest {
 async fn send(
     State(state): State<AppState>,
     caller: SendCaller,
-    Json(input): Json<CompletionRequest>,
+    Json(input): Json<BehavioralEventHttpCompletionRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.caller.require_any(&[SEND_SCOPE])?;
     store(&state, caller, vec![input], false).await
@@ -150,7 +99,7 @@ async fn send(
     post,
     path = "/events/v3/send/batch",
     tag = "Custom events",
-    request_body = BatchRequest,
+    request_body = BatchedBehavioralEventHttpCompletionRequest,
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every input stored (or a repeat of a stored uuid)"),
@@ -161,7 +110,7 @@ async fn send(
 async fn send_batch(
     State(state): State<AppState>,
     caller: SendCaller,
-    Json(batch): Json<BatchRequest>,
+    Json(batch): Json<BatchedBehavioralEventHttpCompletionRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.caller.require_any(&[SEND_SCOPE])?;
     let inputs = batch
@@ -201,7 +150,7 @@ struct Checked {
 async fn store(
     state: &AppState,
     caller: SendCaller,
-    inputs: Vec<CompletionRequest>,
+    inputs: Vec<BehavioralEventHttpCompletionRequest>,
     batch: bool,
 ) -> Result<StatusCode, ApiError> {
     let SendCaller {
@@ -258,7 +207,7 @@ enum Attempt {
 async fn attempt_store(
     state: &AppState,
     caller: &Caller,
-    inputs: &[CompletionRequest],
+    inputs: &[BehavioralEventHttpCompletionRequest],
     batch: bool,
 ) -> Result<Attempt, ApiError> {
     let now = Utc::now();
@@ -372,7 +321,7 @@ async fn attempt_store(
 async fn load_definitions(
     state: &AppState,
     caller: &Caller,
-    inputs: &[CompletionRequest],
+    inputs: &[BehavioralEventHttpCompletionRequest],
 ) -> Result<HashMap<String, Arc<Prepared>>, ApiError> {
     let mut definitions: HashMap<String, Arc<Prepared>> = HashMap::new();
     let mut absent: Vec<&str> = Vec::new();
@@ -424,7 +373,7 @@ async fn load_definitions(
 fn check(
     caller: &Caller,
     definitions: &HashMap<String, Arc<Prepared>>,
-    input: &CompletionRequest,
+    input: &BehavioralEventHttpCompletionRequest,
     path: &str,
     now: DateTime<Utc>,
 ) -> Result<Checked, Vec<ValidationError>> {

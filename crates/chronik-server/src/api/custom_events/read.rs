@@ -8,7 +8,7 @@
 //! cursors that name a position `(occurredAt, sequence)`, so a page never repeats or skips a
 //! completion while new ones arrive.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -21,10 +21,13 @@ use chronik_domain::custom_events::definition::{fully_qualified_name, short_name
 use chronik_domain::{ObjectId, ValidationError};
 use chronik_store::{CompletionCursor, CompletionPage, CompletionQuery, StoreError};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::wire::{
+    CollectionResponseExternalUnifiedEvent, ExternalUnifiedEvent, NextPage, Paging, PreviousPage,
+    VisibleExternalEventTypeNames,
+};
 use super::READ_SCOPES;
 use crate::api::crm::resolve_type;
 use crate::auth::Caller;
@@ -61,62 +64,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_types))
 }
 
-/// `ExternalUnifiedEvent`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UnifiedEvent {
-    /// The record's type, upper-case singular (`CONTACT`), or a custom object's type id.
-    object_type: String,
-    /// The record's id.
-    object_id: String,
-    /// The event type (`pe{portalId}_{name}`).
-    event_type: String,
-    /// When it happened.
-    occurred_at: String,
-    /// The occurrence id (the `uuid` it was sent with, or the generated one).
-    id: String,
-    /// Its property values.
-    properties: BTreeMap<String, String>,
-}
-
-/// `paging.next`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NextPage {
-    after: String,
-    link: String,
-}
-
-/// `paging.prev`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PreviousPage {
-    before: String,
-    link: String,
-}
-
-/// `paging`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Paging {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<NextPage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prev: Option<PreviousPage>,
-}
-
-/// `CollectionResponseExternalUnifiedEvent`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EventsPage {
-    results: Vec<UnifiedEvent>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    paging: Option<Paging>,
-}
-
-/// `VisibleExternalEventTypeNames`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EventTypes {
-    event_types: Vec<String>,
-}
-
 /// Read completions, filtered, a page at a time.
 #[utoipa::path(
     get,
@@ -136,7 +83,7 @@ pub struct EventTypes {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = EventsPage),
+        (status = 200, body = CollectionResponseExternalUnifiedEvent),
         (status = 400, description = "Invalid filter", body = crate::error::ErrorBody),
     )
 )]
@@ -145,11 +92,11 @@ async fn get_page(
     caller: Caller,
     uri: Uri,
     query: QueryPairs,
-) -> Result<axum::Json<EventsPage>, ApiError> {
+) -> Result<axum::Json<CollectionResponseExternalUnifiedEvent>, ApiError> {
     caller.require_any(READ_SCOPES)?;
     let Some(parsed) = parse_query(&state, &caller, &query).await? else {
         // A filter that matches nothing in this account (an unknown event type or record).
-        return Ok(axum::Json(EventsPage {
+        return Ok(axum::Json(CollectionResponseExternalUnifiedEvent {
             results: Vec::new(),
             paging: None,
         }));
@@ -177,12 +124,12 @@ async fn get_page(
     path = "/events/v3/events/event-types",
     tag = "Custom events",
     security(("bearer" = [])),
-    responses((status = 200, body = EventTypes))
+    responses((status = 200, body = VisibleExternalEventTypeNames))
 )]
 async fn get_types(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<EventTypes>, ApiError> {
+) -> Result<axum::Json<VisibleExternalEventTypeNames>, ApiError> {
     caller.require_any(READ_SCOPES)?;
     let mut event_types: Vec<String> = state
         .store
@@ -192,7 +139,7 @@ async fn get_types(
         .map(|d| fully_qualified_name(caller.account.0, &d.definition.name))
         .collect();
     event_types.sort();
-    Ok(axum::Json(EventTypes { event_types }))
+    Ok(axum::Json(VisibleExternalEventTypeNames { event_types }))
 }
 
 fn invalid(field: &str, code: &'static str, message: String) -> ApiError {
@@ -443,7 +390,7 @@ async fn render(
     query: &CompletionQuery,
     event_type: Option<&str>,
     page: CompletionPage,
-) -> Result<EventsPage, ApiError> {
+) -> Result<CollectionResponseExternalUnifiedEvent, ApiError> {
     let names: HashMap<i64, String> = if page.items.is_empty() {
         HashMap::new()
     } else if let (Some(id), Some(name)) = (query.definition_id, event_type) {
@@ -494,7 +441,7 @@ async fn render(
     let results = page
         .items
         .into_iter()
-        .map(|c| UnifiedEvent {
+        .map(|c| ExternalUnifiedEvent {
             object_type: object_type_name(&c.object_type_id),
             object_id: c.object_id.0.to_string(),
             event_type: names
@@ -507,7 +454,7 @@ async fn render(
         })
         .collect();
     let paging = (next.is_some() || prev.is_some()).then_some(Paging { next, prev });
-    Ok(EventsPage { results, paging })
+    Ok(CollectionResponseExternalUnifiedEvent { results, paging })
 }
 
 /// `CONTACT`, `COMPANY`, `DEAL`, `TICKET`, or a custom object's type id.

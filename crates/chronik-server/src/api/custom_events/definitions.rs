@@ -15,9 +15,6 @@
 //! - HubSpot's default properties and the property a custom matching id reads cannot be
 //!   deleted (400); a property's `type` cannot change (400: delete and create it again).
 
-#[path = "definitions_wire.rs"]
-mod wire;
-
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -39,7 +36,7 @@ use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::wire::*;
+use super::wire::*;
 use super::DEFINITIONS_SCOPE;
 use crate::api::crm;
 use crate::api::crm::wire::{ForwardPaging, ModificationMetadata, NextPage, OptionWire, Property};
