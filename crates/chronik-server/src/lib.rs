@@ -15,6 +15,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod object_types;
+pub mod settings_cache;
 pub mod state;
 pub mod telemetry;
 

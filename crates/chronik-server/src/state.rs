@@ -7,7 +7,7 @@ use chronik_domain::Secret;
 use chronik_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::api::custom_events::{EventTypeIds, SendCache, SingleSends};
+use crate::api::custom_events::{EventTypeIds, SendCache};
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
 
 /// Shared, cheaply clonable state of a running server.
@@ -21,9 +21,6 @@ pub struct AppState {
     pub admin_token: Arc<Secret>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// Single custom event sends waiting to be stored together, when the store does not
-    /// commit concurrent writes together itself.
-    pub single_sends: Option<Arc<SingleSends>>,
     /// Grants and event definitions kept for custom event sends.
     pub send_cache: Arc<SendCache>,
     /// Event type ids kept for reads.
@@ -68,8 +65,6 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
             config: Arc::new(config),
             admin_token: Arc::new(admin_token),
             metrics: crate::telemetry::metrics_handle(),
-            single_sends: (!store.groups_concurrent_writes())
-                .then(|| Arc::new(SingleSends::default())),
             send_cache: Arc::new(SendCache::default()),
             event_type_ids: Arc::new(EventTypeIds::default()),
             store,

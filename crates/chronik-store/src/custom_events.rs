@@ -18,9 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::association::RecordRef;
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::tenancy::Email;
 use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
 
@@ -43,19 +42,6 @@ pub struct StoredEventDefinition {
 /// refused. Its name must stay the same.
 pub type DefinitionChange =
     Box<dyn FnOnce(&EventDefinition) -> Result<EventDefinition, DomainError> + Send>;
-
-/// How a completion names its record (api-reference §1.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordRef {
-    /// A live record of the definition's primary type, by id.
-    Id(ObjectId),
-    /// A contact by email: found case-insensitively, created when none has it.
-    Email(Email),
-    /// A contact by visitor token (`utk`): found, never created.
-    Utk(String),
-    /// A live record of the primary type holding this unique value (a custom matching id).
-    Unique(UniqueValue),
-}
 
 /// A completion to store, checked by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

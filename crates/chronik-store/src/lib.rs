@@ -41,12 +41,6 @@ pub trait Store: TenancyStore + CrmStore + AppObjectStore + CustomEventStore + S
     /// Checks that the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Whether the store commits concurrent writes together by itself (SQLite's writer does);
-    /// when not, the server groups single sends before they reach the store.
-    fn groups_concurrent_writes(&self) -> bool {
-        false
-    }
-
     /// Waits until the work the store does in the background after answering has caught up
     /// with every write answered before the call (SQLite: merging staged completions into the
     /// indexed table, and applying deletions to it). Reads never need it: they see every

@@ -1,14 +1,145 @@
 //! The rules a completion (`/events/v3/send`) must pass: property names folded to lower case
 //! with SPEC.md's duplicate rule, at most 50 properties, value lengths, values by type,
-//! attribution values, and `occurredAt`.
+//! attribution values, `occurredAt`, `uuid`, and the record it names
+//! ([`crate::association`]); [`check_completion`] applies them all to one input.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::definition::{EventProperty, ASSET_TYPES};
+use super::definition::{EventDefinition, EventProperty, ASSET_TYPES};
+use crate::association::{identify, CustomMatch, EventRecord, Identifiers, Priority};
 use crate::crm::property::{parse_datetime, PropertyDefinition, PropertyType};
 use crate::error::ValidationError;
+
+/// api-reference §1.2: a batch (`/events/v3/send/batch`) carries at most 500 inputs.
+pub const MAX_BATCH_INPUTS: usize = 500;
+
+/// The longest `uuid` (occurrence id) accepted. HubSpot states none; 256 characters hold any
+/// UUID form and the ids clients derive from their own keys.
+pub const MAX_UUID_CHARS: usize = 256;
+
+/// One completion as sent, its values taken as text.
+#[derive(Debug, Clone, Default)]
+pub struct CompletionInput<'a> {
+    /// `objectId`, `email` and `utk` (the custom matching id is read from the properties).
+    pub ids: Identifiers<'a>,
+    /// `occurredAt`: ISO 8601 or epoch milliseconds.
+    pub occurred_at: Option<Cow<'a, str>>,
+    /// `properties`, by the names sent; `None` for a JSON `null`.
+    pub properties: BTreeMap<&'a str, Option<Cow<'a, str>>>,
+    /// `uuid`.
+    pub uuid: Option<&'a str>,
+}
+
+/// A completion that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCompletion {
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Its occurrence id (generated when none was sent).
+    pub uuid: String,
+    /// The property values to store, by folded name.
+    pub properties: BTreeMap<String, String>,
+    /// The record it names.
+    pub record: EventRecord,
+}
+
+/// Checks one input against its definition (with `properties`, every property it may set),
+/// reporting every problem; `path` prefixes every field (`inputs[3].`). With no definition
+/// (the caller reports the unknown event name) the rest is still checked, so that the caller
+/// gets every problem of the input at once.
+pub fn check_completion(
+    definition: Option<(&EventDefinition, &[EventProperty])>,
+    input: &CompletionInput<'_>,
+    path: &str,
+    now: DateTime<Utc>,
+) -> Result<CheckedCompletion, Vec<ValidationError>> {
+    let field = |f: &str| format!("{path}{f}");
+    let mut problems = Vec::new();
+    let occurred_at = parse_occurred_at(&field("occurredAt"), input.occurred_at.as_deref(), now)
+        .map_err(|e| problems.push(e))
+        .ok();
+    let uuid = match input.uuid {
+        None => Some(uuid::Uuid::now_v7().to_string()),
+        Some(u) if u.trim().is_empty() => {
+            problems.push(ValidationError::new(
+                field("uuid"),
+                "REQUIRED",
+                format!("{} is empty; send an id or leave it out", field("uuid")),
+            ));
+            None
+        }
+        Some(u) if u.chars().count() > MAX_UUID_CHARS => {
+            problems.push(ValidationError::new(
+                field("uuid"),
+                "TOO_LONG",
+                format!(
+                    "{} has {} characters; at most {MAX_UUID_CHARS}",
+                    field("uuid"),
+                    u.chars().count()
+                ),
+            ));
+            None
+        }
+        Some(u) => Some(u.to_owned()),
+    };
+    let mut raw = BTreeMap::new();
+    for (name, value) in &input.properties {
+        match value {
+            Some(v) => {
+                raw.insert(*name, v.as_ref());
+            }
+            None => problems.push(ValidationError::new(
+                field(&format!("properties.{name}")),
+                "INVALID_VALUE",
+                format!(
+                    "property \"{name}\" is null; send a string value or leave the property out"
+                ),
+            )),
+        }
+    }
+    let properties_path = field("properties");
+    let folded = fold_properties(&properties_path, &raw)
+        .map_err(|e| problems.push(e))
+        .ok();
+    let (Some((definition, all_properties)), Some(folded)) = (definition, folded) else {
+        return Err(problems);
+    };
+    let properties = check_properties(&properties_path, all_properties, &folded)
+        .map_err(|mut e| problems.append(&mut e))
+        .ok();
+    let mut ids = input.ids.clone();
+    ids.custom = definition.custom_matching_id.as_ref().and_then(|rule| {
+        folded
+            .get(&rule.event_property_name)
+            .map(|value| CustomMatch {
+                event_property: &rule.event_property_name,
+                target_property: &rule.target_object_property_name,
+                value,
+            })
+    });
+    let record = identify(
+        Priority::CustomEvents,
+        &definition.primary_object_type_id,
+        &ids,
+        path,
+    )
+    .map_err(|e| problems.push(e))
+    .ok();
+    match (occurred_at, uuid, properties, record) {
+        (Some(occurred_at), Some(uuid), Some(properties), Some(record)) if problems.is_empty() => {
+            Ok(CheckedCompletion {
+                occurred_at,
+                uuid,
+                properties,
+                record,
+            })
+        }
+        _ => Err(problems),
+    }
+}
 
 /// Seed (custom events, limits): a completion carries at most 50 properties.
 pub const MAX_PROPERTIES_PER_COMPLETION: usize = 50;

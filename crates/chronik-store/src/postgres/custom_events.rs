@@ -17,7 +17,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
@@ -25,6 +27,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
+use super::single_sends::{GroupSink, Reply};
 use super::tenancy::contact_by_email;
 use super::{db, from_ms, ms, raise_settings_version, PostgresStore};
 use crate::custom_events::*;
@@ -245,28 +248,22 @@ impl CustomEventStore for PostgresStore {
                 "store_completions takes at most {MAX_COMPLETIONS_PER_CALL} completions"
             )));
         }
-        let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % USAGE_SHARDS as u64) as i16;
-        match self
-            .attempt_completions(
-                account,
-                &completions,
-                monthly_quota,
-                now,
-                checked,
-                Some(shard),
-            )
-            .await?
-        {
-            Attempt::Done(outcome) => Ok(outcome),
-            Attempt::NearQuota => match self
-                .attempt_completions(account, &completions, monthly_quota, now, checked, None)
-                .await?
-            {
-                Attempt::Done(outcome) => Ok(outcome),
-                Attempt::NearQuota => {
-                    Err(StoreError::internal("the exact quota check was not exact"))
-                }
-            },
+        match (checked, <[NewCompletion; 1]>::try_from(completions)) {
+            (Some(checked), Ok([one])) => {
+                // One completion: stored with the others of the account that wait beside it.
+                let sends = Arc::clone(&self.single_sends);
+                sends
+                    .store(self.clone(), account, checked, one, monthly_quota, now)
+                    .await
+            }
+            (checked, Ok(one)) => {
+                self.store_now(account, &one, monthly_quota, now, checked)
+                    .await
+            }
+            (checked, Err(completions)) => {
+                self.store_now(account, &completions, monthly_quota, now, checked)
+                    .await
+            }
         }
     }
 
@@ -371,7 +368,58 @@ enum Attempt {
     NearQuota,
 }
 
+/// Where the groups of single sends go: the database, at once.
+#[async_trait::async_trait]
+impl GroupSink for PostgresStore {
+    async fn store(
+        &self,
+        account: AccountId,
+        completions: Vec<NewCompletion>,
+        monthly_quota: u64,
+        now: DateTime<Utc>,
+        checked: SettingsVersion,
+    ) -> Reply {
+        self.store_now(account, &completions, monthly_quota, now, Some(checked))
+            .await
+    }
+}
+
 impl PostgresStore {
+    /// [`CustomEventStore::store_completions`] in a transaction of its own: on a usage shard,
+    /// or, near the quota, with the exact count.
+    async fn store_now(
+        &self,
+        account: AccountId,
+        completions: &[NewCompletion],
+        monthly_quota: u64,
+        now: DateTime<Utc>,
+        checked: Option<SettingsVersion>,
+    ) -> Reply {
+        let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % USAGE_SHARDS as u64) as i16;
+        match self
+            .attempt_completions(
+                account,
+                completions,
+                monthly_quota,
+                now,
+                checked,
+                Some(shard),
+            )
+            .await?
+        {
+            Attempt::Done(outcome) => Ok(outcome),
+            Attempt::NearQuota => match self
+                .attempt_completions(account, completions, monthly_quota, now, checked, None)
+                .await?
+            {
+                Attempt::Done(outcome) => Ok(outcome),
+                Attempt::NearQuota => {
+                    Err(StoreError::internal("the exact quota check was not exact"))
+                }
+            },
+        }
+    }
+
     /// One try at [`CustomEventStore::store_completions`]: with `Some(shard)`, counts the
     /// completions on that usage shard and answers `NearQuota` (rolling back) when the other
     /// shards' possible in-flight counts could take the account past its quota; with `None`,
@@ -642,19 +690,33 @@ async fn resolve_records(
     let mut resolved = Vec::with_capacity(completions.len());
     let mut missing = Vec::new();
     for (index, c) in completions.iter().enumerate() {
-        let found = match &c.record {
-            RecordRef::Id(ObjectId(id)) => live
-                .contains(&(*id, c.object_type_id.clone()))
-                .then_some(Some(*id)),
-            RecordRef::Utk(utk) => by_utk.get(utk).map(|id| Some(*id)),
-            RecordRef::Unique(v) => by_unique
-                .get(&(
-                    c.object_type_id.clone(),
-                    v.property.clone(),
-                    v.value.clone(),
-                ))
-                .map(|id| Some(*id)),
-            RecordRef::Email(_) => Some(None),
+        let outcome = resolve(
+            Priority::CustomEvents,
+            &c.record,
+            None,
+            None,
+            |record| -> Result<_, StoreError> {
+                Ok(match record {
+                    RecordRef::Id(ObjectId(id)) => live
+                        .contains(&(*id, c.object_type_id.clone()))
+                        .then_some(ObjectId(*id)),
+                    RecordRef::Utk(utk) => by_utk.get(utk).copied().map(ObjectId),
+                    RecordRef::Unique(v) => by_unique
+                        .get(&(
+                            c.object_type_id.clone(),
+                            v.property.clone(),
+                            v.value.clone(),
+                        ))
+                        .copied()
+                        .map(ObjectId),
+                    RecordRef::Email(_) => None,
+                })
+            },
+        )?;
+        let found = match outcome {
+            Outcome::Record { id, .. } => Some(Some(id.0)),
+            Outcome::ContactByEmail { .. } => Some(None),
+            Outcome::AwaitUtk(_) | Outcome::NotFound => None,
         };
         match found {
             Some(r) => resolved.push(r),

@@ -4,14 +4,17 @@
 //! each version once.
 //!
 //! The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `custom_events.rs`),
-//! as in `sqlite/`.
+//! as in `sqlite/`; `single_sends.rs` groups the single completions that arrive together into
+//! one transaction, as SQLite's writer does for every write.
 
 mod app_objects;
 mod crm;
 mod custom_events;
+mod single_sends;
 mod tenancy;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chronik_domain::AccountId;
 use chrono::{DateTime, Utc};
@@ -58,9 +61,11 @@ const MIGRATIONS: &[Migration] = &[
 /// Any constant works; it only has to be the same on every node.
 const MIGRATION_LOCK_KEY: i64 = 0x0043_4852_4f4e_494b;
 
-/// The PostgreSQL store.
+/// The PostgreSQL store. Clones share the pool and the single sends waiting.
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    single_sends: Arc<single_sends::SingleSends>,
 }
 
 /// The URL with its password replaced, for logs and `Debug`.
@@ -163,7 +168,10 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            pool,
+            single_sends: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

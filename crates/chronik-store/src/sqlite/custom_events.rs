@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, ObjectId};
 use chrono::{DateTime, Utc};
@@ -428,45 +429,49 @@ fn resolve_records<'a>(
     let mut missing = Vec::new();
     let mut known: Option<(i64, &str)> = None;
     for (index, completion) in completions.iter().enumerate() {
-        let found = match &completion.record {
-            RecordRef::Id(ObjectId(id)) => {
-                // Batches often name one record many times in a row.
-                if known == Some((*id, completion.object_type_id.as_str())) {
-                    Some(Resolved::Id(*id))
-                } else {
+        let type_id = completion.object_type_id.as_str();
+        let outcome = resolve(
+            Priority::CustomEvents,
+            &completion.record,
+            None,
+            None,
+            |record| match record {
+                RecordRef::Id(ObjectId(id)) => {
+                    // Batches often name one record many times in a row.
+                    if known == Some((*id, type_id)) {
+                        return Ok(Some(ObjectId(*id)));
+                    }
                     let exists = by_id
-                        .query_row(
-                            params![account.0, id, completion.object_type_id],
-                            |_| Ok(()),
-                        )
+                        .query_row(params![account.0, id, type_id], |_| Ok(()))
                         .optional()
                         .map_err(db)?
                         .is_some();
-                    exists.then(|| {
-                        known = Some((*id, completion.object_type_id.as_str()));
-                        Resolved::Id(*id)
-                    })
+                    if exists {
+                        known = Some((*id, type_id));
+                    }
+                    Ok(exists.then_some(ObjectId(*id)))
                 }
-            }
-            RecordRef::Email(email) => Some(Resolved::CreateContact(email)),
-            RecordRef::Utk(utk) => by_utk
-                .query_row(params![account.0, utk], |r| r.get(0))
-                .optional()
-                .map_err(db)?
-                .map(Resolved::Id),
-            RecordRef::Unique(value) => by_unique
-                .query_row(
-                    params![
-                        account.0,
-                        completion.object_type_id,
-                        value.property,
-                        value.value
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?
-                .map(Resolved::Id),
+                RecordRef::Utk(utk) => by_utk
+                    .query_row(params![account.0, utk], |r| r.get(0).map(ObjectId))
+                    .optional()
+                    .map_err(db),
+                RecordRef::Unique(value) => by_unique
+                    .query_row(
+                        params![account.0, type_id, value.property, value.value],
+                        |r| r.get(0).map(ObjectId),
+                    )
+                    .optional()
+                    .map_err(db),
+                RecordRef::Email(_) => Ok(None),
+            },
+        )?;
+        let found = match outcome {
+            Outcome::Record { id, .. } => Some(Resolved::Id(id.0)),
+            Outcome::ContactByEmail { .. } => match &completion.record {
+                RecordRef::Email(email) => Some(Resolved::CreateContact(email)),
+                _ => return Err(StoreError::internal("a contact by email without an email")),
+            },
+            Outcome::AwaitUtk(_) | Outcome::NotFound => None,
         };
         match found {
             Some(r) => resolved.push(r),

@@ -803,10 +803,6 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    fn groups_concurrent_writes(&self) -> bool {
-        true
-    }
-
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))
@@ -841,9 +837,9 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 mod tests {
     use super::*;
     use crate::{
-        CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, RecordRef,
-        TenancyStore,
+        CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, TenancyStore,
     };
+    use chronik_domain::association::RecordRef;
     use chronik_domain::custom_events::definition::EventDefinition;
 
     /// Once the merger has copied a chunk of staged completions, the writer deletes them from

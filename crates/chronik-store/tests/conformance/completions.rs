@@ -8,13 +8,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Email;
 use chronik_domain::{AccountId, ObjectId};
 use chronik_store::{
-    BatchRefusal, CompletionPage, CompletionQuery, NewCompletion, NewObject, RecordRef, Store,
-    StoreError, StoredBatch,
+    BatchRefusal, CompletionPage, CompletionQuery, NewCompletion, NewObject, Store, StoreError,
+    StoredBatch,
 };
 use chrono::{DateTime, Duration, Utc};
 

@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, DomainError, ObjectId, Secret};
 use chronik_store::{
     BatchRefusal, CompletionQuery, Grant, NewApp, NewCompletion, NewObject, NewPrivateApp,
-    NewTokens, RecordRef, SettingsVersion, Store,
+    NewTokens, SettingsVersion, Store,
 };
 use chrono::{Duration, Utc};
 

@@ -5,7 +5,7 @@
 //! property changes, custom matching ids) live in `chronik_domain::custom_events::definition`;
 //! the handlers load what a rule needs, call it, and write the result with one store method.
 //! A definition's `primaryObject` and the target of its custom matching id are checked
-//! against the CRM types through [`crm::resolve_type`] (custom objects included).
+//! against the CRM types through [`object_types::resolve_type`] (custom objects included).
 //!
 //! Choices where HubSpot is silent or unconfirmed:
 //! - reaching the configured number of definitions (500 by default) is a 400 naming the
@@ -38,11 +38,11 @@ use utoipa_axum::routes;
 
 use super::wire::*;
 use super::DEFINITIONS_SCOPE;
-use crate::api::crm;
 use crate::api::crm::wire::{ForwardPaging, ModificationMetadata, NextPage, OptionWire, Property};
 use crate::auth::Caller;
 use crate::error::{ApiError, Category, ErrorBody, ErrorDetail};
 use crate::extract::{Json, Path, QueryPairs};
+use crate::object_types;
 use crate::state::AppState;
 
 /// Where the definitions live; also the start of every `Location` and paging link.
@@ -241,7 +241,7 @@ async fn resolve_primary(
     if raw.is_empty() {
         return Ok(Err(unknown()));
     }
-    let t = match crm::resolve_type(state, caller, raw).await {
+    let t = match object_types::resolve_type(state, caller, raw).await {
         Ok(t) => t,
         Err(e) if e.category == Category::ObjectNotFound => return Ok(Err(unknown())),
         Err(e) => return Err(e),

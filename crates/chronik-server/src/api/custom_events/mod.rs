@@ -4,7 +4,6 @@
 //! - `definitions.rs`: `/events/v3/event-definitions` and their properties;
 //! - `send.rs`: `POST /events/v3/send` and `/send/batch` (also under the dated prefixes);
 //! - `send_cache.rs`: the grants and definitions sends keep between requests;
-//! - `single_sends.rs`: single sends stored together on a store that commits each call alone;
 //! - `read.rs`: `GET /events/v3/events` and `/events/v3/events/event-types`;
 //! - `event_type_ids.rs`: the event type ids reads keep between requests.
 //!
@@ -16,12 +15,10 @@ mod event_type_ids;
 mod read;
 mod send;
 mod send_cache;
-mod single_sends;
 mod wire;
 
 pub use event_type_ids::EventTypeIds;
 pub use send_cache::SendCache;
-pub use single_sends::SingleSends;
 
 use utoipa_axum::router::OpenApiRouter;
 

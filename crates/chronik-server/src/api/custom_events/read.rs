@@ -29,10 +29,10 @@ use super::wire::{
     VisibleExternalEventTypeNames,
 };
 use super::READ_SCOPES;
-use crate::api::crm::resolve_type;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
+use crate::object_types::resolve_type;
 use crate::state::AppState;
 
 /// Page size when `limit` is absent.

@@ -21,17 +21,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use chronik_domain::crm::object::UniqueValue;
-use chronik_domain::crm::object_type::StandardType;
+use chronik_domain::association::Identifiers;
 use chronik_domain::custom_events::completion::{
-    check_properties, fold_properties, parse_occurred_at,
+    check_completion, CompletionInput, MAX_BATCH_INPUTS,
 };
 use chronik_domain::custom_events::definition::{short_name, EventProperty};
-use chronik_domain::tenancy::{parse_utk, Email};
-use chronik_domain::{ObjectId, ValidationError};
+use chronik_domain::ValidationError;
 use chronik_store::{
-    BatchRefusal, NewCompletion, RecordRef, SettingsVersion, StoreError, StoredEventDefinition,
-    MONTHLY_COMPLETIONS_QUOTA,
+    BatchRefusal, NewCompletion, StoreError, StoredEventDefinition, MONTHLY_COMPLETIONS_QUOTA,
 };
 use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
@@ -46,12 +43,6 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Category, ErrorDetail};
 use crate::extract::Json;
 use crate::state::AppState;
-
-/// api-reference §1.2: a batch carries at most 500 inputs.
-pub const MAX_BATCH_INPUTS: usize = 500;
-
-/// The longest `uuid` accepted.
-pub const MAX_UUID_CHARS: usize = 256;
 
 /// How many times a send is checked and written when the account's settings keep changing
 /// under it; then it is refused with a 503 and nothing stored.
@@ -129,13 +120,11 @@ async fn send_batch(
     store(&state, caller, inputs, true).await
 }
 
-/// A definition ready to check inputs against, as read at one settings version.
+/// A definition ready to check inputs against (kept with the settings version it was read at).
 pub(super) struct Prepared {
     id: i64,
     stored: StoredEventDefinition,
     properties: Vec<EventProperty>,
-    /// The account's settings version it was read at (the caller's, read before it).
-    pub(super) settings: SettingsVersion,
 }
 
 /// What one input says about its record, kept for the message when the record is missing.
@@ -229,42 +218,21 @@ async fn attempt_store(
     if !errors.is_empty() {
         return Ok(Attempt::Invalid(refusal(errors, count, batch)));
     }
-    let (mut completions, described): (Vec<_>, Vec<_>) = checked
+    let (completions, described): (Vec<_>, Vec<_>) = checked
         .into_iter()
         .map(|c| (c.completion, (c.described, c.field)))
         .unzip();
     let quota = state.config.max_monthly_completions;
-    let grouped = if batch {
-        None
-    } else {
-        state.single_sends.as_ref()
-    };
-    let outcome = match grouped {
-        Some(sends) if completions.len() == 1 => {
-            let one = completions.swap_remove(0);
-            sends
-                .store(
-                    Arc::clone(&state.store),
-                    caller.account,
-                    caller.settings,
-                    one,
-                    quota,
-                )
-                .await
-        }
-        _ => {
-            state
-                .store
-                .store_completions(
-                    caller.account,
-                    completions,
-                    quota,
-                    now,
-                    Some(caller.settings),
-                )
-                .await
-        }
-    }
+    let outcome = state
+        .store
+        .store_completions(
+            caller.account,
+            completions,
+            quota,
+            now,
+            Some(caller.settings),
+        )
+        .await
     .map_err(|e| match e {
             StoreError::QuotaExceeded { quota, limit } if quota == MONTHLY_COMPLETIONS_QUOTA => {
                 ApiError::new(
@@ -355,11 +323,13 @@ async fn load_definitions(
                     id,
                     stored,
                     properties,
-                    settings: caller.settings,
                 });
-                state
-                    .send_cache
-                    .keep_definition(caller.account, short, Arc::clone(&prepared));
+                state.send_cache.keep_definition(
+                    caller.account,
+                    short,
+                    caller.settings,
+                    Arc::clone(&prepared),
+                );
                 definitions.insert(name.to_owned(), prepared);
             }
             Err(StoreError::NotFound) => absent.push(name),
@@ -369,7 +339,8 @@ async fn load_definitions(
     Ok(definitions)
 }
 
-/// Checks one input; every problem is reported.
+/// Checks one input with the domain's rules, naming an event this account does not have;
+/// every problem is reported.
 fn check(
     caller: &Caller,
     definitions: &HashMap<String, Arc<Prepared>>,
@@ -399,208 +370,55 @@ fn check(
             }
         },
     };
-    let occurred_at = match parse_occurred_at(
-        &field("occurredAt"),
-        input.occurred_at.as_ref().map(Scalar::text).as_deref(),
-        now,
-    ) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            problems.push(e);
-            None
+    let sent = CompletionInput {
+        ids: Identifiers {
+            custom: None,
+            object_id: input.object_id.as_ref().map(Scalar::text),
+            email: input.email.as_deref(),
+            utk: input.utk.as_deref(),
+        },
+        occurred_at: input.occurred_at.as_ref().map(Scalar::text),
+        properties: input
+            .properties
+            .iter()
+            .flatten()
+            .map(|(name, value)| (name.as_str(), value.as_ref().map(Scalar::text)))
+            .collect(),
+        uuid: input.uuid.as_deref(),
+    };
+    let against = definition
+        .as_deref()
+        .map(|d| (&d.stored.definition, d.properties.as_slice()));
+    let checked = match check_completion(against, &sent, path, now) {
+        Ok(checked) if problems.is_empty() => checked,
+        Ok(_) => return Err(problems),
+        Err(mut more) => {
+            problems.append(&mut more);
+            return Err(problems);
         }
     };
-    let uuid = match input.uuid.as_deref() {
-        None => Some(uuid::Uuid::now_v7().to_string()),
-        Some(u) if u.trim().is_empty() => {
-            problems.push(ValidationError::new(
-                field("uuid"),
-                "REQUIRED",
-                format!("{} is empty; send an id or leave it out", field("uuid")),
-            ));
-            None
-        }
-        Some(u) if u.chars().count() > MAX_UUID_CHARS => {
-            problems.push(ValidationError::new(
-                field("uuid"),
-                "TOO_LONG",
-                format!(
-                    "{} has {} characters; at most {MAX_UUID_CHARS}",
-                    field("uuid"),
-                    u.chars().count()
-                ),
-            ));
-            None
-        }
-        Some(u) => Some(u.to_owned()),
-    };
-    let mut raw = BTreeMap::new();
-    for (name, value) in input.properties.iter().flatten() {
-        match value {
-            Some(v) => {
-                raw.insert(name.as_str(), v.text());
-            }
-            None => problems.push(ValidationError::new(
-                field(&format!("properties.{name}")),
-                "INVALID_VALUE",
-                format!(
-                    "property \"{name}\" is null; send a string value or leave the property out"
-                ),
-            )),
-        }
-    }
-    let properties_path = field("properties");
-    let folded = match fold_properties(&properties_path, &raw) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            problems.push(e);
-            None
-        }
-    };
-    let (Some(definition), Some(folded)) = (definition, folded) else {
+    let Some(definition) = definition else {
         return Err(problems);
     };
-    let properties = match check_properties(&properties_path, &definition.properties, &folded) {
-        Ok(p) => Some(p),
-        Err(mut e) => {
-            problems.append(&mut e);
-            None
-        }
-    };
-    let identified = identify(
-        &definition,
-        &folded,
-        input.object_id.as_ref().map(Scalar::text),
-        input.email.as_deref(),
-        input.utk.as_deref(),
-        path,
-    );
-    let identified = match identified {
-        Ok(i) => Some(i),
-        Err(e) => {
-            problems.push(e);
-            None
-        }
-    };
-    match (occurred_at, uuid, properties, identified) {
-        (Some(occurred_at), Some(uuid), Some(properties), Some((record, described, field)))
-            if problems.is_empty() =>
-        {
-            let properties_json = serde_json::to_string(&properties).map_err(|e| {
-                vec![ValidationError::new(
-                    properties_path.clone(),
-                    "INVALID_VALUE",
-                    e.to_string(),
-                )]
-            })?;
-            Ok(Checked {
-                completion: NewCompletion {
-                    definition_id: definition.id,
-                    object_type_id: definition.stored.definition.primary_object_type_id.clone(),
-                    record,
-                    occurred_at,
-                    uuid,
-                    properties_json,
-                },
-                described,
-                field,
-            })
-        }
-        _ => Err(problems),
-    }
-}
-
-/// The record an input names, by HubSpot's priority: the custom matching id's event property,
-/// then `objectId`, then `email`, then `utk` (api-reference §1.2). Returns the reference, how to
-/// describe it when it is missing, and the field it came from.
-fn identify(
-    definition: &Prepared,
-    folded: &BTreeMap<String, String>,
-    object_id: Option<std::borrow::Cow<'_, str>>,
-    email: Option<&str>,
-    utk: Option<&str>,
-    path: &str,
-) -> Result<(RecordRef, String, &'static str), ValidationError> {
-    let def = &definition.stored.definition;
-    let type_id = def.primary_object_type_id.as_str();
-    let is_contact = type_id == StandardType::Contacts.type_id();
-    if let Some(rule) = &def.custom_matching_id {
-        if let Some(value) = folded.get(&rule.event_property_name) {
-            let target = rule.target_object_property_name.as_str();
-            let described = format!(
-                "no record of type {type_id} has {target} \"{value}\" (event property {} is the event's custom matching id)",
-                rule.event_property_name
-            );
-            let record = if target == "hs_object_id" {
-                match value.trim().parse::<i64>() {
-                    Ok(id) => RecordRef::Id(ObjectId(id)),
-                    Err(_) => {
-                        return Err(ValidationError::new(
-                            format!("{path}properties.{}", rule.event_property_name),
-                            "INVALID_OBJECT_ID",
-                            format!("property \"{}\" is the custom matching id for hs_object_id; \"{value}\" is not a record id", rule.event_property_name),
-                        ))
-                    }
-                }
-            } else {
-                RecordRef::Unique(UniqueValue::new(target, value))
-            };
-            return Ok((record, described, "properties"));
-        }
-    }
-    if let Some(raw) = object_id {
-        let id = raw.trim().parse::<i64>().ok().filter(|id| *id > 0);
-        return match id {
-            Some(id) => Ok((
-                RecordRef::Id(ObjectId(id)),
-                format!("objectId {id} is not a record of type {type_id} in this account"),
-                "objectId",
-            )),
-            None => Err(ValidationError::new(
-                format!("{path}objectId"),
-                "INVALID_OBJECT_ID",
-                format!("{path}objectId \"{raw}\" is not a record id (a positive whole number)"),
-            )),
-        };
-    }
-    if !is_contact && (email.is_some() || utk.is_some()) {
-        return Err(ValidationError::new(
-            format!("{path}objectId"),
-            "REQUIRED",
-            format!(
-                "email and utk identify contacts only; this event's primary object is {type_id}, so send objectId{}",
-                if def.custom_matching_id.is_some() {
-                    " or the custom matching id's event property"
-                } else {
-                    ""
-                }
-            ),
-        ));
-    }
-    if let Some(raw) = email {
-        let email = Email::parse(&format!("{path}email"), raw)?;
-        let described = format!("email {}", email.as_str());
-        return Ok((RecordRef::Email(email), described, "email"));
-    }
-    if let Some(raw) = utk {
-        let utk = parse_utk(&format!("{path}utk"), raw)?;
-        let described = format!(
-            "utk \"{utk}\" belongs to no contact (a utk alone never creates one; send email to find or create the contact)"
-        );
-        return Ok((RecordRef::Utk(utk), described, "utk"));
-    }
-    Err(ValidationError::new(
-        format!("{path}objectId"),
-        "REQUIRED",
-        format!(
-            "identify the record: send one of email, utk, or objectId{}",
-            if def.custom_matching_id.is_some() {
-                ", or the custom matching id's event property"
-            } else {
-                ""
-            }
-        ),
-    ))
+    let properties_json = serde_json::to_string(&checked.properties).map_err(|e| {
+        vec![ValidationError::new(
+            field("properties"),
+            "INVALID_VALUE",
+            e.to_string(),
+        )]
+    })?;
+    Ok(Checked {
+        completion: NewCompletion {
+            definition_id: definition.id,
+            object_type_id: definition.stored.definition.primary_object_type_id.clone(),
+            record: checked.record.primary,
+            occurred_at: checked.occurred_at,
+            uuid: checked.uuid,
+            properties_json,
+        },
+        described: checked.record.described,
+        field: checked.record.field,
+    })
 }
 
 /// The 400 for a refused request: every problem, each batch problem with its `inputIndex`.

@@ -1,6 +1,7 @@
 //! What custom event sends keep between requests, so that a send makes no query before its
-//! write: the grant of each Bearer token, and each account's event definitions by name, each as
-//! read at one settings version of the account (`chronik_store::SettingsVersion`).
+//! write: the grant of each Bearer token, and each account's event definitions by name in a
+//! [`SettingsCache`], each as read at one settings version of the account
+//! (`chronik_store::SettingsVersion`).
 //!
 //! Nothing kept is trusted past the database. A send is checked against kept settings and
 //! written with their version; the store refuses the write when the account's settings moved
@@ -13,7 +14,7 @@
 //! Only sends use it; every other request reads its grant from the store.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -23,6 +24,7 @@ use chronik_store::{BearerGrant, SettingsVersion};
 use super::send::Prepared;
 use crate::auth::{bearer_token, Caller};
 use crate::error::ApiError;
+use crate::settings_cache::{keep, lock, SettingsCache};
 use crate::state::AppState;
 
 /// The most grants kept (a few hundred bytes each); past it the map starts again empty.
@@ -33,25 +35,18 @@ const MAX_GRANTS: usize = 100_000;
 const MAX_DEFINITIONS: usize = 10_000;
 
 /// Grants and definitions kept by this node for sends.
-#[derive(Default)]
 pub struct SendCache {
     grants: Mutex<HashMap<TokenHash, BearerGrant>>,
-    definitions: Mutex<HashMap<(AccountId, String), Arc<Prepared>>>,
+    definitions: SettingsCache<Arc<Prepared>>,
 }
 
-/// Takes a lock even when a panic poisoned it: every map update is a single call.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Inserts, first emptying a map that holds `max` entries.
-fn keep<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, max: usize, key: K, value: V) {
-    if map.len() >= max && !map.contains_key(&key) {
-        map.clear();
+impl Default for SendCache {
+    fn default() -> Self {
+        SendCache {
+            grants: Mutex::default(),
+            definitions: SettingsCache::new(MAX_DEFINITIONS),
+        }
     }
-    map.insert(key, value);
 }
 
 impl SendCache {
@@ -88,31 +83,24 @@ impl SendCache {
         name: &str,
         settings: SettingsVersion,
     ) -> Option<Arc<Prepared>> {
-        lock(&self.definitions)
-            .get(&(account, name.to_owned()))
-            .filter(|d| d.settings == settings)
-            .cloned()
+        self.definitions.get(account, name, settings)
     }
 
-    /// Keeps a definition read at `definition.settings`.
+    /// Keeps a definition read at `settings`.
     pub(super) fn keep_definition(
         &self,
         account: AccountId,
         name: &str,
+        settings: SettingsVersion,
         definition: Arc<Prepared>,
     ) {
-        keep(
-            &mut lock(&self.definitions),
-            MAX_DEFINITIONS,
-            (account, name.to_owned()),
-            definition,
-        );
+        self.definitions.keep(account, name, settings, definition);
     }
 
     /// Forgets what is kept of an account: its settings changed.
     pub(super) fn forget(&self, account: AccountId) {
         lock(&self.grants).retain(|_, grant| grant.account != account);
-        lock(&self.definitions).retain(|(kept, _), _| *kept != account);
+        self.definitions.forget(account);
     }
 }
 
@@ -179,20 +167,5 @@ mod tests {
         assert!(cache.grant(&TokenHash::of("a1")).is_none());
         assert!(cache.grant(&TokenHash::of("a2")).is_none());
         assert_eq!(cache.grant(&TokenHash::of("b")), Some(grant(2, 0)));
-    }
-
-    #[test]
-    fn a_full_map_starts_again_and_keeps_the_newest() {
-        let mut map = HashMap::new();
-        for i in 0..10 {
-            keep(&mut map, 10, i, i);
-        }
-        assert_eq!(map.len(), 10);
-        keep(&mut map, 10, 0, 7);
-        assert_eq!(map.len(), 10, "replacing a kept key empties nothing");
-        assert_eq!(map.get(&0), Some(&7));
-        keep(&mut map, 10, 10, 1);
-        assert_eq!(map.len(), 1);
-        assert_eq!(map.get(&10), Some(&1));
     }
 }

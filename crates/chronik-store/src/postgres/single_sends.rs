@@ -1,17 +1,17 @@
-//! Single sends stored together. On a store that commits every call on its own (PostgreSQL), a
-//! single `POST /events/v3/send` costs a transaction of five statements, and at a few thousand
-//! sends a second the database spends its time on those round trips rather than on the rows.
-//! Here the single sends of one account that arrive while an earlier group of that account is
-//! being stored wait, and go to the store together as one group (at most [`MAX_GROUP`]): under
-//! load groups grow, alone a send goes at once. (SQLite's writer already commits concurrent
-//! writes together, so the server uses this only when the store does not.)
+//! Single completions stored together. On PostgreSQL every `store_completions` call commits on
+//! its own, so a single `POST /events/v3/send` costs a transaction of five statements, and at a
+//! few thousand sends a second the database spends its time on those round trips rather than
+//! on the rows. Here the calls of one completion of an account that arrive while an earlier
+//! group of that account is being stored wait, and go to the database together as one group
+//! (at most [`MAX_GROUP`]): under load groups grow, alone a send goes at once. (SQLite's writer
+//! already commits concurrent writes together, so only this backend needs it.)
 //!
 //! Each send keeps its own answer: a group in which some records are missing stores the rest
 //! and refuses only those; a group that would pass the monthly quota is stored one by one, in
 //! arrival order, so that exactly the sends that fit are stored, as one call each would. The
-//! sends of a group were all checked against the same settings version of the account (it is
-//! part of the group's key), so that when the store refuses that version, it refuses it for
-//! each of them alike.
+//! sends of a group were all checked against the same settings version of the account, and
+//! count against the same calendar month (both are part of the group's key), so that when the
+//! store refuses that version, it refuses it for each of them alike.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -19,13 +19,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use chronik_domain::AccountId;
-use chronik_store::{BatchRefusal, NewCompletion, SettingsVersion, Store, StoreError, StoredBatch};
-use chrono::Utc;
-use futures::future::BoxFuture;
+use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use crate::custom_events::month_key;
+use crate::{
+    BatchRefusal, NewCompletion, SettingsVersion, StoreError, StoredBatch, MAX_COMPLETIONS_PER_CALL,
+};
+
 /// The most sends stored in one call (a batch's limit).
-pub const MAX_GROUP: usize = super::send::MAX_BATCH_INPUTS;
+pub const MAX_GROUP: usize = MAX_COMPLETIONS_PER_CALL;
 
 /// How often the task lets other tasks run before it takes a group: the sends whose checks
 /// are under way then join it, at the cost of a few task switches.
@@ -39,38 +42,25 @@ struct Waiter {
     reply: oneshot::Sender<Reply>,
 }
 
-/// Where a group goes: the store's `store_completions` for an account (or a test's stand-in).
+/// Where a group goes: the database's `store_completions` for an account (or a test's
+/// stand-in).
+#[async_trait::async_trait]
 pub trait GroupSink: Send + Sync + 'static {
-    /// Stores the completions together, as one batch checked against `checked`.
-    fn store(
+    /// Stores the completions together, as one batch checked against `checked`, counted in
+    /// the calendar month of `now`.
+    async fn store(
         &self,
         account: AccountId,
         completions: Vec<NewCompletion>,
         monthly_quota: u64,
+        now: DateTime<Utc>,
         checked: SettingsVersion,
-    ) -> BoxFuture<'_, Reply>;
+    ) -> Reply;
 }
 
-impl GroupSink for Arc<dyn Store> {
-    fn store(
-        &self,
-        account: AccountId,
-        completions: Vec<NewCompletion>,
-        monthly_quota: u64,
-        checked: SettingsVersion,
-    ) -> BoxFuture<'_, Reply> {
-        self.store_completions(
-            account,
-            completions,
-            monthly_quota,
-            Utc::now(),
-            Some(checked),
-        )
-    }
-}
-
-/// Whose sends go together: an account's, checked against one settings version of it.
-type GroupKey = (AccountId, SettingsVersion);
+/// Whose sends go together: an account's, checked against one settings version of it, in one
+/// calendar month (`yyyymm`).
+type GroupKey = (AccountId, SettingsVersion, i64);
 
 /// The sends waiting, by account and settings version; a key is in the map while a task of its
 /// own stores its groups.
@@ -81,7 +71,7 @@ pub struct SingleSends {
 
 impl SingleSends {
     /// Stores one completion checked against `checked`, with whichever sends of the account,
-    /// checked against the same version, wait beside it.
+    /// checked against the same version in the same month, wait beside it.
     pub async fn store(
         self: &Arc<Self>,
         sink: impl GroupSink,
@@ -89,9 +79,10 @@ impl SingleSends {
         checked: SettingsVersion,
         completion: NewCompletion,
         monthly_quota: u64,
+        now: DateTime<Utc>,
     ) -> Reply {
         let (reply, answer) = oneshot::channel();
-        let key = (account, checked);
+        let key = (account, checked, month_key(now));
         // The key is in the map for as long as its task runs (its queue may be empty while the
         // task stores a group): only a send that finds it absent starts a task.
         let first = match self.lock().entry(key) {
@@ -110,7 +101,7 @@ impl SingleSends {
                 key,
                 finished: false,
             };
-            tokio::spawn(guard.run(sink, monthly_quota));
+            tokio::spawn(guard.run(sink, monthly_quota, now));
         }
         answer
             .await
@@ -133,7 +124,8 @@ struct Draining {
 }
 
 impl Draining {
-    async fn run(mut self, sink: impl GroupSink, monthly_quota: u64) {
+    /// `now` is the first send's time, in the month of the key.
+    async fn run(mut self, sink: impl GroupSink, monthly_quota: u64, now: DateTime<Utc>) {
         loop {
             // Let the sends that are being checked right now join this group.
             for _ in 0..YIELDS {
@@ -153,9 +145,9 @@ impl Draining {
             };
             metrics::histogram!("chronik_custom_event_single_send_group")
                 .record(group.len() as f64);
-            let (sink, (account, checked)) = (&sink, self.key);
+            let (sink, (account, checked, _)) = (&sink, self.key);
             store_group(group, move |completions| {
-                sink.store(account, completions, monthly_quota, checked)
+                sink.store(account, completions, monthly_quota, now, checked)
             })
             .await;
         }
@@ -252,8 +244,8 @@ fn again(e: &StoreError) -> StoreError {
 mod tests {
     use std::collections::HashSet;
 
+    use chronik_domain::association::RecordRef;
     use chronik_domain::ObjectId;
-    use chronik_store::RecordRef;
 
     use super::*;
 
@@ -364,33 +356,33 @@ mod tests {
         }
     }
 
+    #[async_trait::async_trait]
     impl GroupSink for Arc<RecordingSink> {
-        fn store(
+        async fn store(
             &self,
             _account: AccountId,
             completions: Vec<NewCompletion>,
             _monthly_quota: u64,
+            _now: DateTime<Utc>,
             checked: SettingsVersion,
-        ) -> BoxFuture<'_, Reply> {
+        ) -> Reply {
             use std::sync::atomic::Ordering::SeqCst;
-            Box::pin(async move {
-                let now = self.under_way.fetch_add(1, SeqCst) + 1;
-                self.most_at_once.fetch_max(now, SeqCst);
-                tokio::time::sleep(self.pause).await;
-                self.under_way.fetch_sub(1, SeqCst);
-                let n = completions.len() as u64;
-                self.groups
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((checked.0, completions.into_iter().map(|c| c.uuid).collect()));
-                if self.refuse == Some(checked) {
-                    return Ok(Err(BatchRefusal::SettingsChanged));
-                }
-                Ok(Ok(StoredBatch {
-                    stored: n,
-                    ..StoredBatch::default()
-                }))
-            })
+            let now = self.under_way.fetch_add(1, SeqCst) + 1;
+            self.most_at_once.fetch_max(now, SeqCst);
+            tokio::time::sleep(self.pause).await;
+            self.under_way.fetch_sub(1, SeqCst);
+            let n = completions.len() as u64;
+            self.groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((checked.0, completions.into_iter().map(|c| c.uuid).collect()));
+            if self.refuse == Some(checked) {
+                return Ok(Err(BatchRefusal::SettingsChanged));
+            }
+            Ok(Ok(StoredBatch {
+                stored: n,
+                ..StoredBatch::default()
+            }))
         }
     }
 
@@ -411,6 +403,7 @@ mod tests {
                         SettingsVersion(0),
                         completion(&format!("s{i}"), 1),
                         100,
+                        Utc::now(),
                     )
                     .await
             }));
@@ -459,6 +452,7 @@ mod tests {
                         SettingsVersion(version),
                         completion(&uuid, 1),
                         100,
+                        Utc::now(),
                     )
                     .await;
                 (version, answer)
