@@ -42,3 +42,8 @@ id_type!(
     /// A CRM record (`objectId` on the wire), unique within its account.
     ObjectId
 );
+id_type!(
+    /// A custom behavioral event definition (its `id` on the wire, as text), unique in the
+    /// database; completions name their event type by it.
+    EventDefinitionId
+);

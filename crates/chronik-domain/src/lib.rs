@@ -16,5 +16,5 @@ pub mod secret;
 pub mod tenancy;
 
 pub use error::{DomainError, Problems, ValidationError};
-pub use ids::{AccountId, AppId, ObjectId, PrivateAppId};
+pub use ids::{AccountId, AppId, EventDefinitionId, ObjectId, PrivateAppId};
 pub use secret::{Secret, TokenHash};

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use chronik_domain::association::RecordRef;
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::{AccountId, DomainError, ObjectId};
+use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
 
 use crate::{SettingsVersion, StoreError};
@@ -28,8 +28,8 @@ use crate::{SettingsVersion, StoreError};
 /// An event definition as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEventDefinition {
-    /// Its id (numeric, unique in the database).
-    pub id: String,
+    /// Its id (unique in the database).
+    pub id: EventDefinitionId,
     /// The definition.
     pub definition: EventDefinition,
     /// Creation time.
@@ -47,7 +47,7 @@ pub type DefinitionChange =
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCompletion {
     /// The definition's id.
-    pub definition_id: i64,
+    pub definition_id: EventDefinitionId,
     /// The objectTypeId of the definition's primary object.
     pub object_type_id: String,
     /// Its record.
@@ -95,7 +95,7 @@ pub struct CompletionCursor {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CompletionQuery {
     /// Only this definition's.
-    pub definition_id: Option<i64>,
+    pub definition_id: Option<EventDefinitionId>,
     /// Only this record's: `(objectTypeId, id)`.
     pub record: Option<(String, ObjectId)>,
     /// Only these occurrence ids (empty: any).
@@ -122,7 +122,7 @@ pub struct StoredCompletion {
     /// Where it sits in the time order.
     pub cursor: CompletionCursor,
     /// The definition's id.
-    pub definition_id: i64,
+    pub definition_id: EventDefinitionId,
     /// The record's objectTypeId.
     pub object_type_id: String,
     /// The record's id.
@@ -239,7 +239,8 @@ pub trait CustomEventStore: Send + Sync {
 
 /// The most completions one [`CustomEventStore::store_completions`] call takes (HubSpot's batch
 /// limit); the PostgreSQL quota check counts on it.
-pub const MAX_COMPLETIONS_PER_CALL: usize = 500;
+pub const MAX_COMPLETIONS_PER_CALL: usize =
+    chronik_domain::custom_events::completion::MAX_BATCH_INPUTS;
 
 /// The quota name of [`CustomEventStore::store_completions`].
 pub const MONTHLY_COMPLETIONS_QUOTA: &str = "monthly completions";

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use chronik_domain::custom_events::completion::MAX_BATCH_INPUTS;
+use chronik_domain::custom_events::SEND_SCOPE;
 use chronik_domain::Secret;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
@@ -26,7 +28,7 @@ use tokio::task::JoinSet;
 use crate::error_chain;
 
 /// Seed (custom events, limits): a batch send takes at most 500 completions.
-pub const MAX_BATCH_SIZE: usize = 500;
+pub const MAX_BATCH_SIZE: usize = MAX_BATCH_INPUTS;
 
 /// Half the server's default body limit (`--max-body-bytes`, 10 MiB): batches of large
 /// completions are cut before they reach it, and a server with a lower limit answers 413.
@@ -49,9 +51,6 @@ const LISTED_REJECTIONS: usize = 100;
 
 /// How long to wait for a TCP connection before reporting the server unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The scope `POST /events/v3/send/batch` needs (api-reference §1.1).
-const SEND_SCOPE: &str = "analytics.behavioral_events.send";
 
 /// The NDJSON file and where to send it.
 #[derive(Debug, clap::Args)]

@@ -9,3 +9,12 @@
 
 pub mod completion;
 pub mod definition;
+
+/// The scope `POST /events/v3/send` needs (SPEC.md).
+pub const SEND_SCOPE: &str = "analytics.behavioral_events.send";
+
+/// The scope the event definitions API needs (SPEC.md).
+pub const DEFINITIONS_SCOPE: &str = "behavioral_events.event_definitions.read_write";
+
+/// Any one of these lets a caller read completions (`/events/v3/events*`; SPEC.md).
+pub const READ_SCOPES: &[&str] = &["oauth", SEND_SCOPE, DEFINITIONS_SCOPE];

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::{AccountId, DomainError, ObjectId};
+use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -39,7 +39,7 @@ const NAME_CONSTRAINT: &str = "event definition name";
 /// Reads `definition_id, definition, created_at, updated_at`.
 fn definition_row(r: &PgRow) -> Result<StoredEventDefinition, StoreError> {
     Ok(StoredEventDefinition {
-        id: r.try_get::<i64, _>(0).map_err(db)?.to_string(),
+        id: EventDefinitionId(r.try_get(0).map_err(db)?),
         definition: r.try_get::<Json<EventDefinition>, _>(1).map_err(db)?.0,
         created_at: from_ms(r.try_get(2).map_err(db)?),
         updated_at: from_ms(r.try_get(3).map_err(db)?),
@@ -280,7 +280,7 @@ impl CustomEventStore for PostgresStore {
         );
         sql.push_bind(account.0);
         if let Some(id) = query.definition_id {
-            sql.push(" AND definition_id = ").push_bind(id);
+            sql.push(" AND definition_id = ").push_bind(id.0);
         }
         if let Some((type_id, id)) = &query.record {
             sql.push(" AND object_type_id = ")
@@ -471,7 +471,7 @@ impl PostgresStore {
                 },
                 (None, _) => return Err(StoreError::internal("an unresolved record")),
             };
-            definition_ids.push(completion.definition_id);
+            definition_ids.push(completion.definition_id.0);
             type_ids.push(completion.object_type_id.as_str());
             ids.push(object_id);
             times.push(ms(completion.occurred_at));
@@ -738,7 +738,7 @@ fn completion_row(r: &PgRow) -> Result<StoredCompletion, StoreError> {
             occurred_at_ms: r.try_get(4).map_err(db)?,
             seq: r.try_get(0).map_err(db)?,
         },
-        definition_id: r.try_get(1).map_err(db)?,
+        definition_id: EventDefinitionId(r.try_get(1).map_err(db)?),
         object_type_id: r.try_get(2).map_err(db)?,
         object_id: ObjectId(r.try_get(3).map_err(db)?),
         uuid: occurrence_id::decode(&uuid),

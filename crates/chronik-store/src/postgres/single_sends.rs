@@ -289,7 +289,7 @@ mod tests {
 
     fn completion(uuid: &str, record: i64) -> NewCompletion {
         NewCompletion {
-            definition_id: 1,
+            definition_id: chronik_domain::EventDefinitionId(1),
             object_type_id: "0-1".into(),
             record: RecordRef::Id(ObjectId(record)),
             occurred_at: Utc::now(),

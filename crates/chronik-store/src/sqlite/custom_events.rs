@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::{AccountId, DomainError, ObjectId};
+use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -37,7 +37,7 @@ const COLUMNS: &str = "definition_id, definition, created_at, updated_at";
 fn definition_row(r: &Row<'_>) -> rusqlite::Result<StoredEventDefinition> {
     let definition = from_json(r, 1)?;
     Ok(StoredEventDefinition {
-        id: r.get::<_, i64>(0)?.to_string(),
+        id: EventDefinitionId(r.get(0)?),
         definition,
         created_at: from_ms(r.get(2)?),
         updated_at: from_ms(r.get(3)?),
@@ -116,7 +116,7 @@ impl CustomEventStore for SqliteStore {
             })?;
             raise_settings_version(conn, account)?;
             Ok(StoredEventDefinition {
-                id: id.to_string(),
+                id: EventDefinitionId(id),
                 definition,
                 created_at: from_ms(ms(now)),
                 updated_at: from_ms(ms(now)),
@@ -278,7 +278,7 @@ impl CustomEventStore for SqliteStore {
                     },
                 };
                 let uuid = occurrence_id::encode(&completion.uuid);
-                let id = Occurrence::new(account.0, completion.definition_id, &uuid);
+                let id = Occurrence::new(account.0, completion.definition_id.0, &uuid);
                 if log.knows(conn, &id)? {
                     batch.duplicates += 1;
                     continue;
@@ -288,7 +288,7 @@ impl CustomEventStore for SqliteStore {
                     .execute(params![
                         seq,
                         account.0,
-                        completion.definition_id,
+                        completion.definition_id.0,
                         completion.object_type_id,
                         object_id,
                         ms(completion.occurred_at),
@@ -530,7 +530,7 @@ fn select_completions(
     }
     if let Some(id) = query.definition_id {
         sql.push_str(" AND definition_id = ?");
-        args.push(Value::Integer(id));
+        args.push(Value::Integer(id.0));
     }
     if let Some((type_id, id)) = &query.record {
         sql.push_str(" AND object_type_id = ? AND object_id = ?");
@@ -608,7 +608,7 @@ fn completion_row(r: &Row<'_>) -> rusqlite::Result<StoredCompletion> {
             occurred_at_ms: r.get(4)?,
             seq: r.get(0)?,
         },
-        definition_id: r.get(1)?,
+        definition_id: EventDefinitionId(r.get(1)?),
         object_type_id: r.get(2)?,
         object_id: ObjectId(r.get(3)?),
         uuid: occurrence_id::decode(&uuid),

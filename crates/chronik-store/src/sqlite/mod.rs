@@ -861,13 +861,11 @@ mod tests {
             properties: Vec::new(),
             custom_matching_id: None,
         };
-        let definition: i64 = store
+        let definition = store
             .create_event_definition(account, &definition, 10, now)
             .await
             .expect("a definition")
-            .id
-            .parse()
-            .expect("a numeric id");
+            .id;
         let contact = store
             .create_objects(account, "0-1", vec![NewObject::default()], now)
             .await
@@ -1064,7 +1062,7 @@ mod tests {
             .await
             .expect("the store opens and migrates");
         let query = CompletionQuery {
-            definition_id: Some(7),
+            definition_id: Some(chronik_domain::EventDefinitionId(7)),
             limit: 10,
             ..Default::default()
         };

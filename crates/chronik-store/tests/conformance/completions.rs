@@ -12,7 +12,7 @@ use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Email;
-use chronik_domain::{AccountId, ObjectId};
+use chronik_domain::{AccountId, EventDefinitionId, ObjectId};
 use chronik_store::{
     BatchRefusal, CompletionPage, CompletionQuery, NewCompletion, NewObject, Store, StoreError,
     StoredBatch,
@@ -52,7 +52,7 @@ fn t(ms: i64) -> DateTime<Utc> {
 struct Setup {
     store: Arc<dyn Store>,
     account: AccountId,
-    definition: i64,
+    definition: EventDefinitionId,
     contacts: Vec<ObjectId>,
 }
 
@@ -76,9 +76,7 @@ async fn setup(fx: &Fixture, contacts: usize) -> Setup {
         .create_event_definition(account, &definition("signup"), 500, Utc::now())
         .await
         .unwrap()
-        .id
-        .parse()
-        .unwrap();
+        .id;
     let inputs = (0..contacts)
         .map(|i| {
             let address = format!("c{i}@example.com");
@@ -106,14 +104,12 @@ async fn setup(fx: &Fixture, contacts: usize) -> Setup {
 }
 
 /// A second definition in the setup's account: its id.
-async fn another_definition(s: &Setup, name: &str) -> i64 {
+async fn another_definition(s: &Setup, name: &str) -> EventDefinitionId {
     s.store
         .create_event_definition(s.account, &definition(name), 500, Utc::now())
         .await
         .unwrap()
         .id
-        .parse()
-        .unwrap()
 }
 
 fn completion(

@@ -98,7 +98,7 @@ async fn definitions_are_created_read_listed_updated_and_deleted(fx: &Fixture) {
     assert_eq!(signup.definition, definition("signup", "Signup"));
     assert_eq!(signup.created_at, created_at);
     assert_eq!(signup.updated_at, created_at);
-    assert!(signup.id.parse::<i64>().unwrap() > 0, "numeric id");
+    assert!(signup.id.0 > 0, "a positive id");
     let login = create(&*store, a, "login", 10).await;
     assert_ne!(login.id, signup.id);
 
@@ -180,7 +180,7 @@ async fn a_taken_name_is_a_conflict_naming_the_holder(fx: &Fixture) {
             existing_id,
         }) => {
             assert_eq!(constraint, "event definition name");
-            assert_eq!(existing_id, Some(first.id.clone()));
+            assert_eq!(existing_id, Some(first.id.to_string()));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -216,7 +216,7 @@ async fn a_deleted_name_stays_taken_and_the_definition_is_gone(fx: &Fixture) {
             existing_id,
         }) => {
             assert_eq!(constraint, "event definition name");
-            assert_eq!(existing_id, Some(first.id));
+            assert_eq!(existing_id, Some(first.id.to_string()));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -374,12 +374,14 @@ async fn definitions_survive_a_reopen_and_a_reset(fx: &Fixture) {
         .create_event_definition(a, &definition("login", "Login"), 10, at(0))
         .await;
     match reused {
-        Err(StoreError::Conflict { existing_id, .. }) => assert_eq!(existing_id, Some(login.id)),
+        Err(StoreError::Conflict { existing_id, .. }) => {
+            assert_eq!(existing_id, Some(login.id.to_string()))
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     // Ids keep counting after a restart.
     let third = create(&*store, a, "third", 10).await;
-    assert!(third.id.parse::<i64>().unwrap() > signup.id.parse::<i64>().unwrap());
+    assert!(third.id > signup.id);
 
     // A reset removes records, not definitions.
     store.reset_account(a).await.unwrap();

@@ -9,7 +9,7 @@ use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Scopes;
-use chronik_domain::{AccountId, DomainError, ObjectId, Secret};
+use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId, Secret};
 use chronik_store::{
     BatchRefusal, CompletionQuery, Grant, NewApp, NewCompletion, NewObject, NewPrivateApp,
     NewTokens, SettingsVersion, Store,
@@ -51,14 +51,12 @@ async fn version(store: &dyn Store, token: &Secret) -> SettingsVersion {
     store.bearer(&token.hash()).await.unwrap().settings
 }
 
-async fn create(store: &dyn Store, account: AccountId, name: &str) -> i64 {
+async fn create(store: &dyn Store, account: AccountId, name: &str) -> EventDefinitionId {
     store
         .create_event_definition(account, &definition(name), 500, Utc::now())
         .await
         .unwrap()
         .id
-        .parse()
-        .unwrap()
 }
 
 async fn contact(store: &dyn Store, account: AccountId) -> ObjectId {
@@ -76,7 +74,7 @@ async fn contact(store: &dyn Store, account: AccountId) -> ObjectId {
         .id
 }
 
-fn completion(definition: i64, contact: ObjectId, uuid: &str) -> NewCompletion {
+fn completion(definition: EventDefinitionId, contact: ObjectId, uuid: &str) -> NewCompletion {
     NewCompletion {
         definition_id: definition,
         object_type_id: "0-1".into(),
@@ -87,7 +85,7 @@ fn completion(definition: i64, contact: ObjectId, uuid: &str) -> NewCompletion {
     }
 }
 
-async fn stored_of(store: &dyn Store, account: AccountId, definition: i64) -> usize {
+async fn stored_of(store: &dyn Store, account: AccountId, definition: EventDefinitionId) -> usize {
     let query = CompletionQuery {
         definition_id: Some(definition),
         limit: 10_000,

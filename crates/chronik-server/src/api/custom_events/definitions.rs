@@ -151,7 +151,7 @@ fn definition_out(
         Vec::new()
     };
     ExternalBehavioralEventTypeDefinition {
-        id: stored.id.clone(),
+        id: stored.id.to_string(),
         name: d.name.clone(),
         fully_qualified_name: fully_qualified_name(account.0, &d.name),
         labels: ObjectTypeDefinitionLabels {

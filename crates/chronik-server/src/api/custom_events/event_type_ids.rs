@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chronik_domain::AccountId;
+use chronik_domain::{AccountId, EventDefinitionId};
 
 /// The most ids kept (a name and an id each); past it the map starts again empty.
 const MAX_IDS: usize = 100_000;
@@ -23,19 +23,19 @@ pub struct EventTypeIds {
 
 #[derive(Default)]
 struct Kept {
-    by_account: HashMap<AccountId, HashMap<String, i64>>,
+    by_account: HashMap<AccountId, HashMap<String, EventDefinitionId>>,
     len: usize,
 }
 
 impl EventTypeIds {
     /// The id kept for `name` in `account`.
-    pub fn get(&self, account: AccountId, name: &str) -> Option<i64> {
+    pub fn get(&self, account: AccountId, name: &str) -> Option<EventDefinitionId> {
         let kept = self.lock();
         kept.by_account.get(&account)?.get(name).copied()
     }
 
     /// Keeps the id of an existing definition.
-    pub fn keep(&self, account: AccountId, name: &str, id: i64) {
+    pub fn keep(&self, account: AccountId, name: &str, id: EventDefinitionId) {
         let mut kept = self.lock();
         if kept.len >= MAX_IDS {
             *kept = Kept::default();
@@ -66,8 +66,8 @@ mod tests {
     #[test]
     fn ids_are_kept_per_account() {
         let ids = EventTypeIds::default();
-        ids.keep(AccountId(1), "signup", 7);
-        assert_eq!(ids.get(AccountId(1), "signup"), Some(7));
+        ids.keep(AccountId(1), "signup", EventDefinitionId(7));
+        assert_eq!(ids.get(AccountId(1), "signup"), Some(EventDefinitionId(7)));
         assert_eq!(ids.get(AccountId(2), "signup"), None);
         assert_eq!(ids.get(AccountId(1), "login"), None);
     }
@@ -76,11 +76,11 @@ mod tests {
     fn a_full_map_starts_again_and_keeps_the_newest() {
         let ids = EventTypeIds::default();
         for i in 0..MAX_IDS {
-            ids.keep(AccountId(1), &format!("e{i}"), i as i64);
+            ids.keep(AccountId(1), &format!("e{i}"), EventDefinitionId(i as i64));
         }
-        assert_eq!(ids.get(AccountId(1), "e0"), Some(0));
-        ids.keep(AccountId(2), "newest", 1);
+        assert_eq!(ids.get(AccountId(1), "e0"), Some(EventDefinitionId(0)));
+        ids.keep(AccountId(2), "newest", EventDefinitionId(1));
         assert_eq!(ids.get(AccountId(1), "e0"), None);
-        assert_eq!(ids.get(AccountId(2), "newest"), Some(1));
+        assert_eq!(ids.get(AccountId(2), "newest"), Some(EventDefinitionId(1)));
     }
 }

@@ -24,14 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
-/// The scope `POST /events/v3/send` needs.
-pub const SEND_SCOPE: &str = "analytics.behavioral_events.send";
-
-/// The scope the event definitions API needs.
-pub const DEFINITIONS_SCOPE: &str = "behavioral_events.event_definitions.read_write";
-
-/// Any one of these lets a caller read completions (`/events/v3/events*`).
-pub const READ_SCOPES: &[&str] = &["oauth", SEND_SCOPE, DEFINITIONS_SCOPE];
+pub use chronik_domain::custom_events::{DEFINITIONS_SCOPE, READ_SCOPES, SEND_SCOPE};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -18,7 +18,7 @@ use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::crm::property::{format_datetime, parse_datetime};
 use chronik_domain::custom_events::definition::{fully_qualified_name, short_name};
-use chronik_domain::{ObjectId, ValidationError};
+use chronik_domain::{EventDefinitionId, ObjectId, ValidationError};
 use chronik_store::{CompletionCursor, CompletionPage, CompletionQuery, StoreError};
 use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
@@ -231,9 +231,8 @@ async fn parse_query(
             Some(id) => Some(id),
             None => match state.store.get_event_definition(caller.account, name).await {
                 Ok(d) => {
-                    let id = d.id.parse().map_err(|e| ApiError::internal(&e))?;
-                    state.event_type_ids.keep(caller.account, name, id);
-                    Some(id)
+                    state.event_type_ids.keep(caller.account, name, d.id);
+                    Some(d.id)
                 }
                 Err(StoreError::NotFound) => return Ok(None),
                 Err(e) => return Err(e.into()),
@@ -391,7 +390,7 @@ async fn render(
     event_type: Option<&str>,
     page: CompletionPage,
 ) -> Result<CollectionResponseExternalUnifiedEvent, ApiError> {
-    let names: HashMap<i64, String> = if page.items.is_empty() {
+    let names: HashMap<EventDefinitionId, String> = if page.items.is_empty() {
         HashMap::new()
     } else if let (Some(id), Some(name)) = (query.definition_id, event_type) {
         // Filtered by event type: every item is of the one asked for, by its exact name.
@@ -402,12 +401,11 @@ async fn render(
             .list_event_definitions(caller.account)
             .await?
             .into_iter()
-            .filter_map(|d| {
-                let id = d.id.parse().ok()?;
-                Some((
-                    id,
+            .map(|d| {
+                (
+                    d.id,
                     fully_qualified_name(caller.account.0, &d.definition.name),
-                ))
+                )
             })
             .collect()
     };

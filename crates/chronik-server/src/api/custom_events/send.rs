@@ -26,7 +26,7 @@ use chronik_domain::custom_events::completion::{
     check_completion, CompletionInput, MAX_BATCH_INPUTS,
 };
 use chronik_domain::custom_events::definition::{short_name, EventProperty};
-use chronik_domain::ValidationError;
+use chronik_domain::{EventDefinitionId, ValidationError};
 use chronik_store::{
     BatchRefusal, NewCompletion, StoreError, StoredEventDefinition, MONTHLY_COMPLETIONS_QUOTA,
 };
@@ -122,7 +122,7 @@ async fn send_batch(
 
 /// A definition ready to check inputs against (kept with the settings version it was read at).
 pub(super) struct Prepared {
-    id: i64,
+    id: EventDefinitionId,
     stored: StoredEventDefinition,
     properties: Vec<EventProperty>,
 }
@@ -317,7 +317,7 @@ async fn load_definitions(
             .await
         {
             Ok(stored) => {
-                let id = stored.id.parse().map_err(|e| ApiError::internal(&e))?;
+                let id = stored.id;
                 let properties = stored.definition.all_properties();
                 let prepared = Arc::new(Prepared {
                     id,
