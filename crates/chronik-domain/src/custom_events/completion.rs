@@ -150,6 +150,42 @@ pub const MAX_VALUE_CHARS: usize = 256;
 /// Seed (custom events, limits): URL and referrer values have at most 1,024 characters.
 pub const MAX_URL_VALUE_CHARS: usize = 1_024;
 
+/// The most distinct properties one read (`GET /events/v3/events`) may filter on: a
+/// completion carries at most [`MAX_PROPERTIES_PER_COMPLETION`], so more could match nothing,
+/// and each one costs the store a condition on every completion it reads.
+pub const MAX_PROPERTY_FILTERS: usize = MAX_PROPERTIES_PER_COMPLETION;
+
+/// The `property.<name>=<value>` filters of a read, folded: names to lower case, repeats of
+/// one pair kept once. `Ok(None)` when one property is asked for two different values (no
+/// completion can match); a 400 naming the limit past [`MAX_PROPERTY_FILTERS`] distinct
+/// properties.
+pub fn fold_property_filters(
+    filters: Vec<(String, String)>,
+) -> Result<Option<Vec<(String, String)>>, ValidationError> {
+    let mut folded: BTreeMap<String, String> = BTreeMap::new();
+    let mut contradictory = false;
+    for (name, value) in filters {
+        let name = name.to_lowercase();
+        match folded.get(&name) {
+            Some(kept) => contradictory |= *kept != value,
+            None => {
+                folded.insert(name, value);
+            }
+        }
+    }
+    if folded.len() > MAX_PROPERTY_FILTERS {
+        return Err(ValidationError::new(
+            "property",
+            "TOO_MANY_FILTERS",
+            format!(
+                "the request filters on {} distinct properties (property.<name>); a read takes at most {MAX_PROPERTY_FILTERS}, as a completion has at most {MAX_PROPERTIES_PER_COMPLETION} properties",
+                folded.len()
+            ),
+        ));
+    }
+    Ok((!contradictory).then(|| folded.into_iter().collect()))
+}
+
 /// Folds property names to lower case. Within a group of names equal after folding, the value
 /// of the name sorted last in ascending lexicographic order of the original names wins
 /// (SPEC.md); more than [`MAX_PROPERTIES_PER_COMPLETION`] distinct names is refused. `field`
@@ -505,6 +541,46 @@ mod tests {
                 .unwrap_err()
                 .field,
             "occurredAt"
+        );
+    }
+
+    fn filters(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_property_filters_are_folded_into_one() {
+        let many = vec![("N".to_owned(), "1".to_owned()); 300];
+        assert_eq!(
+            fold_property_filters(many).unwrap(),
+            Some(filters(&[("n", "1")]))
+        );
+    }
+
+    #[test]
+    fn one_property_asked_for_two_values_matches_nothing() {
+        let two = filters(&[("n", "1"), ("city", "x"), ("n", "2")]);
+        assert_eq!(fold_property_filters(two).unwrap(), None);
+    }
+
+    #[test]
+    fn property_filters_take_50_distinct_properties_and_not_51() {
+        let at = |n: usize| -> Vec<(String, String)> {
+            (0..n).map(|i| (format!("p{i}"), "v".to_owned())).collect()
+        };
+        assert_eq!(
+            fold_property_filters(at(50)).unwrap().map(|f| f.len()),
+            Some(50)
+        );
+        let e = fold_property_filters(at(51)).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("property", "TOO_MANY_FILTERS"));
+        assert!(
+            e.message.contains("51") && e.message.contains("50"),
+            "{}",
+            e.message
         );
     }
 }

@@ -279,6 +279,44 @@ async fn pages_follow_cursors_both_ways_and_stay_stable() {
 }
 
 #[tokio::test]
+async fn property_filters_are_folded_and_bounded_at_50_distinct_properties() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let c = &w.c;
+    // 300 repeats of one filter are one filter.
+    let repeated = std::iter::repeat_n("property.plan=pro", 300)
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(page_ids(c, &repeated).await, vec!["s2", "s1"]);
+    assert_eq!(
+        page_ids(c, "property.PLAN=pro&property.plan=pro").await,
+        vec!["s2", "s1"],
+        "names are folded to lower case"
+    );
+    // One property asked for two values matches nothing.
+    assert!(page_ids(c, "property.plan=pro&property.plan=free")
+        .await
+        .is_empty());
+    let distinct = |n: usize| {
+        (0..n)
+            .map(|i| format!("property.p{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    assert!(page_ids(c, &distinct(50)).await.is_empty());
+    for n in [51, 996] {
+        let r = events(c, &distinct(n)).await;
+        r.assert_api_error(400, "VALIDATION_ERROR");
+        r.error_in("property");
+        let message = r.str("message");
+        assert!(
+            message.contains(&n.to_string()) && message.contains("50"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn bad_parameters_are_refused_with_a_reason() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;

@@ -2,7 +2,9 @@
 //! `GET /events/v3/events/event-types`: reading completions back (api-reference §1.3).
 //!
 //! Filters: `eventType`, `objectType` (singular or plural) with `objectId` or
-//! `objectProperty.<unique property>`, any number of `property.<name>=<value>`,
+//! `objectProperty.<unique property>`, `property.<name>=<value>` on at most 50 distinct
+//! properties (repeats of one filter count once; one property asked for two values matches
+//! nothing),
 //! `occurredAfter` / `occurredBefore` (inclusive), repeated `id`. Pages follow the time order
 //! (`sort=ASCENDING|DESCENDING`, newest first by default) with opaque `after` / `before`
 //! cursors that name a position `(occurredAt, sequence)`, so a page never repeats or skips a
@@ -17,6 +19,7 @@ use base64::Engine;
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::crm::property::{format_datetime, parse_datetime};
+use chronik_domain::custom_events::completion::fold_property_filters;
 use chronik_domain::custom_events::definition::{fully_qualified_name, short_name};
 use chronik_domain::{EventDefinitionId, ObjectId, ValidationError};
 use chronik_store::{CompletionCursor, CompletionPage, CompletionQuery, StoreError};
@@ -213,6 +216,12 @@ async fn parse_query(
             .filter(|(k, _)| k == "id")
             .map(|(_, v)| v.clone())
             .collect();
+    query.properties = match fold_property_filters(std::mem::take(&mut query.properties)) {
+        Ok(Some(folded)) => folded,
+        // One property asked for two values: nothing can match.
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(ApiError::validation(vec![e])),
+    };
     if query.uuids.len() > MAX_IDS {
         return Err(invalid(
             "id",
