@@ -14,6 +14,7 @@ pub mod ids;
 pub mod project;
 pub mod secret;
 pub mod tenancy;
+pub mod text;
 
 pub use error::{DomainError, Problems, ValidationError};
 pub use ids::{AccountId, AppId, EventDefinitionId, ObjectId, PrivateAppId};

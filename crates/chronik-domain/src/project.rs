@@ -16,6 +16,7 @@ use crate::crm::app_object::{
     check_app_object, check_uid, AppObjectConfig, AppObjectDefinition, APP_OBJECT_COMPONENT,
 };
 use crate::error::{DomainError, Problems, ValidationError};
+use crate::text::check_no_control_chars;
 
 /// At most this many files in one project.
 pub const MAX_PROJECT_FILES: usize = 1_000;
@@ -102,7 +103,9 @@ fn file_problem(path: &str, field: &str, code: &'static str, message: String, in
     in_file(path, vec![ValidationError::new(field, code, message)], into);
 }
 
-/// Checks a project's files; every problem of every file is listed.
+/// Checks a project's files; every problem of every file is listed. A path with a control
+/// character ([`crate::text::is_control_char`]) is refused as `files[<i>].path`, the path
+/// shown escaped.
 pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
     if files.len() > MAX_PROJECT_FILES {
         return Err(DomainError::Invalid(vec![ValidationError::new(
@@ -115,7 +118,21 @@ pub fn check_project(files: &[ProjectFile]) -> Result<Project, DomainError> {
         )]));
     }
     let mut problems = Problems::new();
-    let mut sorted: Vec<&ProjectFile> = files.iter().collect();
+    // A path with a control character is named by its position in the list and shown escaped
+    // (`\u{202e}`): written out, the character would reach the caller's terminal and our logs.
+    let mut sorted: Vec<&ProjectFile> = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let field = format!("files[{i}].path");
+        match check_no_control_chars(&field, &file.path) {
+            Ok(()) => sorted.push(file),
+            Err(mut e) => {
+                e.message = e
+                    .message
+                    .replacen(&field, &format!("{field} {:?}", file.path), 1);
+                problems.push(e);
+            }
+        }
+    }
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut app_uid = None;
     let mut uids: BTreeMap<String, String> = BTreeMap::new();
@@ -370,6 +387,33 @@ mod tests {
             ["app/app-hsmeta.json"]
         );
         assert_eq!(fields(&[]), ["files"]);
+    }
+
+    #[test]
+    fn paths_with_control_characters_are_refused_by_their_index() {
+        let got = match check_project(&[
+            file("app/app-hsmeta.json", APP),
+            file("app/app-objects/car\u{0}-hsmeta.json", &car("car", "CAR")),
+            file("app/\u{202e}nosj.md", ""),
+        ]) {
+            Err(DomainError::Invalid(errors)) => errors,
+            other => panic!("expected problems, got {other:?}"),
+        };
+        let named: Vec<(&str, &str)> = got.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            named,
+            [
+                ("files[1].path", "CONTROL_CHARACTER"),
+                ("files[2].path", "CONTROL_CHARACTER")
+            ]
+        );
+        assert!(got[0].message.contains("U+0000"), "{}", got[0].message);
+        assert!(
+            got[1].message.contains(r#""app/\u{202e}nosj.md""#),
+            "the path, escaped: {}",
+            got[1].message
+        );
+        assert!(!got[1].message.contains('\u{202e}'), "{}", got[1].message);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::error::{DomainError, Problems, ValidationError};
 use crate::ids::{AppId, PrivateAppId};
+use crate::text::check_no_control_chars;
 
 /// HubSpot's access tokens live 30 minutes (`expires_in: 1800` in every token response).
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
@@ -146,7 +147,8 @@ impl Scopes {
 }
 
 /// Checks a display name (`field` names it in the error): required, at most
-/// [`MAX_NAME_CHARS`] characters, trimmed.
+/// [`MAX_NAME_CHARS`] characters, trimmed, without control characters
+/// ([`crate::text::is_control_char`]).
 pub fn parse_name(field: &str, raw: Option<&str>) -> Result<String, DomainError> {
     let name = raw.map(str::trim).unwrap_or_default();
     let chars = name.chars().count();
@@ -161,6 +163,7 @@ pub fn parse_name(field: &str, raw: Option<&str>) -> Result<String, DomainError>
         )
         .into());
     }
+    check_no_control_chars(field, name)?;
     Ok(name.to_owned())
 }
 
@@ -172,7 +175,8 @@ pub struct Email {
 }
 
 impl Email {
-    /// Parses `field`: one `@` with text on both sides, no whitespace, at most
+    /// Parses `field`: one `@` with text on both sides, no whitespace and no control
+    /// characters ([`crate::text::is_control_char`]: NUL, bidirectional overrides, …), at most
     /// [`MAX_EMAIL_CHARS`] characters.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
         let value = raw.trim();
@@ -187,6 +191,7 @@ impl Email {
                 format!("{field} has {chars} characters; an email address has at most {MAX_EMAIL_CHARS}"),
             ));
         }
+        check_no_control_chars(field, value)?;
         let valid = match value.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -363,6 +368,38 @@ mod tests {
         let local = "a".repeat(MAX_EMAIL_CHARS - 4);
         assert!(Email::parse("email", &format!("{local}@b.c")).is_ok());
         assert!(Email::parse("email", &format!("{local}x@b.c")).is_err());
+    }
+
+    #[test]
+    fn emails_with_nul_or_bidi_controls_are_refused_naming_the_field() {
+        for bad in [
+            "a\u{0}b@x.com",
+            "\u{202e}@x.com",
+            "a@x.com\u{7}",
+            "a\u{2066}b@x.com",
+        ] {
+            let e = Email::parse("inputs[0].email", bad).unwrap_err();
+            assert_eq!(e.field, "inputs[0].email", "{bad:?}");
+            assert_eq!(e.code, "CONTROL_CHARACTER", "{bad:?}");
+            assert!(e.message.contains("U+"), "{}", e.message);
+        }
+        assert!(Email::parse("email", "jürgen@müller.de").is_ok());
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        for bad in ["Acme\u{0}", "Ac\u{1b}[31mme", "\u{202e}emcA", "two\nlines"] {
+            let DomainError::Invalid(problems) = parse_name("name", Some(bad)).unwrap_err() else {
+                panic!("{bad:?}: not a validation error")
+            };
+            assert_eq!(problems[0].field, "name");
+            assert_eq!(problems[0].code, "CONTROL_CHARACTER", "{bad:?}");
+        }
+        assert_eq!(
+            parse_name("name", Some(" Acme\n")).unwrap(),
+            "Acme",
+            "trimmed first"
+        );
     }
 
     #[test]

@@ -94,6 +94,74 @@ async fn account_without_a_name_is_refused_naming_the_field() {
 }
 
 #[tokio::test]
+async fn names_with_nul_escape_or_bidi_controls_are_refused_naming_the_field() {
+    let app = TestApp::spawn().await;
+    for (bad, code_point) in [
+        ("Acme\u{0}Corp", "U+0000"),
+        ("\u{1b}[31mAcme", "U+001B"),
+        ("\u{202e}emcA", "U+202E"),
+    ] {
+        let account = app.create_account(&json!({ "name": bad })).await;
+        account.assert_api_error(400, "VALIDATION_ERROR");
+        let error = account.error_in("name");
+        assert_eq!(error["code"], "CONTROL_CHARACTER", "{bad:?}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(code_point), "{bad:?}: {message}");
+        assert!(
+            !message.contains(bad),
+            "the raw name is not echoed: {message}"
+        );
+
+        let created = app.create_app(&json!({ "name": bad })).await;
+        created.assert_api_error(400, "VALIDATION_ERROR");
+        assert_eq!(created.error_in("name")["code"], "CONTROL_CHARACTER");
+    }
+    let listed = app.list_accounts().await;
+    listed.assert_status(200);
+    assert!(
+        !listed.text.contains("Acme"),
+        "no refused account was stored: {}",
+        listed.text
+    );
+}
+
+#[tokio::test]
+async fn emails_with_nul_or_bidi_controls_are_refused_for_visitors_and_installers() {
+    let app = TestApp::spawn().await;
+    let portal_id = app.new_account("Acme").await;
+    let creds = app.new_app("App").await;
+    for bad in ["a\u{0}b@x.com", "\u{202e}@x.com"] {
+        let visitor = app
+            .link_visitor(portal_id, &json!({ "utk": "utk-1", "email": bad }))
+            .await;
+        visitor.assert_api_error(400, "VALIDATION_ERROR");
+        assert_eq!(
+            visitor.error_in("email")["code"],
+            "CONTROL_CHARACTER",
+            "{}",
+            visitor.text
+        );
+
+        let install = app
+            .install(
+                creds.app_id,
+                &json!({ "portalId": portal_id, "scopes": ["oauth"], "user": bad }),
+            )
+            .await;
+        install.assert_api_error(400, "VALIDATION_ERROR");
+        assert_eq!(install.error_in("user")["code"], "CONTROL_CHARACTER");
+    }
+    let fine = app
+        .link_visitor(portal_id, &json!({ "utk": "utk-1", "email": "ab@x.com" }))
+        .await;
+    fine.assert_status(200);
+    assert_eq!(
+        fine.body["contactCreated"], true,
+        "nothing was stored before"
+    );
+}
+
+#[tokio::test]
 async fn private_app_is_created_with_a_token_that_acts_in_its_account() {
     let app = TestApp::spawn().await;
     let portal_id = app.new_account("Acme").await;

@@ -183,6 +183,39 @@ async fn every_problem_of_every_file_is_named_and_nothing_is_deployed() {
 }
 
 #[tokio::test]
+async fn file_paths_with_nul_or_bidi_controls_are_refused_by_index_and_nothing_is_deployed() {
+    let app = TestApp::spawn().await;
+    let creds = app.new_app("Lot").await;
+    let refused = deploy(
+        &app,
+        &creds.developer_api_key,
+        &files(&[
+            (APP_FILE, app_component()),
+            ("app/app-objects/car\u{0}-hsmeta.json", car(&[])),
+            ("app/\u{202e}nosj.md", String::new()),
+        ]),
+    )
+    .await;
+    refused.assert_api_error(400, "VALIDATION_ERROR");
+    assert_eq!(refused.errors().len(), 2, "{}", refused.text);
+    for (field, code_point) in [("files[1].path", "U+0000"), ("files[2].path", "U+202E")] {
+        let error = refused.error_in(field);
+        assert_eq!(error["code"], "CONTROL_CHARACTER");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(code_point), "{message}");
+    }
+    assert!(
+        !refused.text.contains("\\u0000") && !refused.text.contains('\u{202e}'),
+        "the paths are not echoed: {}",
+        refused.text
+    );
+
+    let later = deploy(&app, &creds.developer_api_key, &car_project(car(&[]))).await;
+    later.assert_status(200);
+    assert_eq!(later.body["appObjects"][0]["change"], "CREATED");
+}
+
+#[tokio::test]
 async fn a_deployed_app_object_keeps_its_name_and_properties() {
     let app = TestApp::spawn().await;
     let creds = app.new_app("Lot").await;
