@@ -17,7 +17,8 @@ pub const MAX_STRING_VALUE_CHARS: usize = 65_536;
 /// Our own bound on a custom property's internal name; HubSpot publishes none.
 pub const MAX_PROPERTY_NAME_CHARS: usize = 100;
 
-/// Our own bound on a property's label and group name.
+/// Our own bound on a property's label, its `groupName`, and an option's label and value
+/// (HubSpot publishes none): 255 characters, the usual bound of a one-line text field.
 pub const MAX_PROPERTY_LABEL_CHARS: usize = 255;
 
 /// Our own bound on the options of one enumeration property.

@@ -857,3 +857,59 @@ async fn an_enumeration_takes_5000_options_and_refuses_5001_naming_the_limit() {
         .await;
     assert_invalid(&past, "options", "TOO_MANY_OPTIONS", &["5001", "5000"]);
 }
+
+#[tokio::test]
+async fn property_texts_are_bounded_naming_field_and_limit() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let property = |description: usize, group: usize, label: usize, value: usize| {
+        json!({
+            "name": "size",
+            "label": "Size",
+            "type": "enumeration",
+            "fieldType": "select",
+            "groupName": "g".repeat(group),
+            "description": "d".repeat(description),
+            "options": [{
+                "label": "l".repeat(label),
+                "value": "v".repeat(value),
+                "description": "o".repeat(description),
+            }],
+        })
+    };
+    let refused = crm
+        .create_property("contacts", &property(1_000_000, 100_000, 100_000, 256))
+        .await;
+    assert_invalid(&refused, "description", "TOO_LONG", &["1000000", "2000"]);
+    assert_invalid(&refused, "groupName", "TOO_LONG", &["100000", "255"]);
+    assert_invalid(&refused, "options[0].label", "TOO_LONG", &["100000", "255"]);
+    assert_invalid(&refused, "options[0].value", "TOO_LONG", &["256", "255"]);
+    assert_invalid(
+        &refused,
+        "options[0].description",
+        "TOO_LONG",
+        &["1000000", "2000"],
+    );
+    crm.get_property("contacts", "size")
+        .await
+        .assert_api_error(404, "OBJECT_NOT_FOUND");
+
+    let at_limits = crm
+        .create_property("contacts", &property(2_000, 255, 255, 255))
+        .await;
+    at_limits.assert_status(201);
+    assert_eq!(at_limits.str("description").len(), 2_000);
+    assert_eq!(at_limits.str("groupName").len(), 255);
+
+    let patched = crm
+        .update_property(
+            "contacts",
+            "size",
+            &json!({ "description": "d".repeat(2_001), "groupName": "g".repeat(256) }),
+        )
+        .await;
+    assert_invalid(&patched, "description", "TOO_LONG", &["2001", "2000"]);
+    assert_invalid(&patched, "groupName", "TOO_LONG", &["256", "255"]);
+    let read = crm.get_property("contacts", "size").await;
+    assert_eq!(read.str("description").len(), 2_000, "unchanged");
+}

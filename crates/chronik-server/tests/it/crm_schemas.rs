@@ -749,3 +749,177 @@ async fn schemas_need_the_custom_schema_scopes() {
     let anonymous = app.send(app.request(Method::GET, SCHEMAS)).await;
     anonymous.assert_api_error(401, "INVALID_AUTHENTICATION");
 }
+
+#[tokio::test]
+async fn associated_objects_of_another_account_or_of_none_are_refused_naming_the_id() {
+    let app = TestApp::spawn().await;
+    let a = Crm::new(&app).await;
+    let b = Crm::new(&app).await;
+    let a_cars = a.new_car_schema().await;
+    let a_type = a_cars["objectTypeId"].as_str().unwrap().to_owned();
+    let b_cars = b.new_car_schema().await;
+    let b_type = b_cars["objectTypeId"].as_str().unwrap().to_owned();
+
+    let boats = |associated: Value| {
+        json!({
+            "name": "boats",
+            "labels": { "singular": "Boat", "plural": "Boats" },
+            "properties": [{ "name": "hull", "label": "Hull", "type": "string", "fieldType": "text" }],
+            "associatedObjects": associated,
+        })
+    };
+    for foreign in [a_type.as_str(), "2-999999"] {
+        let refused = b.create_schema(&boats(json!(["CONTACT", foreign]))).await;
+        assert_invalid(
+            &refused,
+            "associatedObjects[1]",
+            "OBJECT_TYPE_NOT_FOUND",
+            &[foreign],
+        );
+        assert_eq!(refused.errors().len(), 1, "{}", refused.text);
+    }
+    let listed = b.list_schemas("").await;
+    assert_eq!(
+        listed.body["results"].as_array().unwrap().len(),
+        1,
+        "nothing stored"
+    );
+
+    // Standard types by name or type id, and the account's own custom type, stay accepted.
+    let created = b
+        .create_schema(&boats(json!([
+            "contacts", "COMPANY", "0-3", "ticket", b_type
+        ])))
+        .await;
+    created.assert_status(201);
+    let to: Vec<&str> = created.body["associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["toObjectTypeId"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, ["0-1", "0-2", "0-3", "0-5", b_type.as_str()]);
+
+    for foreign in [a_type.as_str(), "2-999999"] {
+        let refused = b
+            .create_association(
+                &b_type,
+                &json!({ "fromObjectTypeId": b_type, "toObjectTypeId": foreign }),
+            )
+            .await;
+        assert_invalid(
+            &refused,
+            "toObjectTypeId",
+            "OBJECT_TYPE_NOT_FOUND",
+            &[foreign],
+        );
+    }
+    // HubSpot's ObjectTypeDefinitionPatch has no associatedObjects: a PATCH cannot slip one in.
+    let patched = b
+        .update_schema(&b_type, &json!({ "associatedObjects": [a_type] }))
+        .await;
+    patched.assert_api_error(400, "VALIDATION_ERROR");
+    patched.error_in("associatedObjects");
+    let to_self = b
+        .create_association(
+            &b_type,
+            &json!({ "fromObjectTypeId": b_type, "toObjectTypeId": b_type }),
+        )
+        .await;
+    to_self.assert_status(201);
+    let read = b.get_schema(&b_type).await;
+    assert_eq!(
+        read.body["associations"].as_array().unwrap().len(),
+        2,
+        "only CONTACT and the type itself: {}",
+        read.text
+    );
+}
+
+#[tokio::test]
+async fn an_association_name_of_100_characters_is_accepted_and_101_refused() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let cars = crm.new_car_schema().await;
+    let type_id = cars["objectTypeId"].as_str().unwrap();
+    let body = |name: String| json!({ "fromObjectTypeId": type_id, "toObjectTypeId": "0-2", "name": name });
+    crm.create_association(type_id, &body("n".repeat(100)))
+        .await
+        .assert_status(201);
+    let refused = crm
+        .create_association(type_id, &body("n".repeat(101)))
+        .await;
+    assert_invalid(&refused, "name", "TOO_LONG", &["101", "100"]);
+}
+
+#[tokio::test]
+async fn patch_refuses_empty_labels_as_create_does() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let cars = crm.new_car_schema().await;
+    let type_id = cars["objectTypeId"].as_str().unwrap();
+
+    let mut empty = car_schema();
+    empty["labels"] = json!({ "singular": "", "plural": "Cars" });
+    empty["name"] = json!("trucks");
+    assert_invalid(
+        &crm.create_schema(&empty).await,
+        "labels.singular",
+        "REQUIRED",
+        &["labels.singular"],
+    );
+
+    for (labels, field) in [
+        (json!({ "singular": "" }), "labels.singular"),
+        (json!({ "plural": "   " }), "labels.plural"),
+    ] {
+        let refused = crm
+            .update_schema(type_id, &json!({ "labels": labels }))
+            .await;
+        assert_invalid(&refused, field, "REQUIRED", &[field]);
+    }
+    let long = crm
+        .update_schema(type_id, &json!({ "labels": { "plural": "P".repeat(256) } }))
+        .await;
+    assert_invalid(&long, "labels.plural", "TOO_LONG", &["256", "255"]);
+    let read = crm.get_schema(type_id).await;
+    assert_eq!(
+        read.body["labels"],
+        json!({ "singular": "Car", "plural": "Cars" }),
+        "unchanged"
+    );
+
+    let renamed = crm
+        .update_schema(
+            type_id,
+            &json!({ "labels": { "singular": "Auto", "plural": "P".repeat(255) } }),
+        )
+        .await;
+    renamed.assert_status(200);
+    assert_eq!(renamed.body["labels"]["singular"], "Auto");
+}
+
+#[tokio::test]
+async fn schema_descriptions_of_2000_characters_are_kept_and_2001_refused() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let mut body = car_schema();
+    body["description"] = json!("d".repeat(2_001));
+    assert_invalid(
+        &crm.create_schema(&body).await,
+        "description",
+        "TOO_LONG",
+        &["2001", "2000"],
+    );
+    body["description"] = json!("d".repeat(2_000));
+    let created = crm.create_schema(&body).await;
+    created.assert_status(201);
+    let type_id = created.str("objectTypeId").to_owned();
+
+    let refused = crm
+        .update_schema(&type_id, &json!({ "description": "d".repeat(1_000_000) }))
+        .await;
+    assert_invalid(&refused, "description", "TOO_LONG", &["1000000", "2000"]);
+    let read = crm.get_schema(&type_id).await;
+    assert_eq!(read.body["description"].as_str().unwrap().len(), 2_000);
+}

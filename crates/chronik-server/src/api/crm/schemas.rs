@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeRef};
 use chronik_domain::crm::property::custom_object_system_properties;
-use chronik_domain::crm::schema::{associated_type_id, check_schema, Labels, SchemaInput};
-use chronik_domain::{Problems, ValidationError};
+use chronik_domain::crm::schema::{
+    apply_schema_patch, check_association, check_schema, AssociationInput, SchemaInput, SchemaPatch,
+};
+use chronik_domain::AccountId;
 use chronik_store::{SchemaKey, StoreError, StoredSchema};
 use chrono::Utc;
 
@@ -93,6 +95,18 @@ fn key(caller: &Caller, segment: &str) -> Result<SchemaKey, ApiError> {
     }
 }
 
+/// The type ids of the account's live custom object schemas: the custom types an association
+/// may lead to.
+async fn custom_type_ids(state: &AppState, account: AccountId) -> Result<Vec<String>, ApiError> {
+    Ok(state
+        .store
+        .list_schemas(account, false)
+        .await?
+        .into_iter()
+        .map(|s| s.type_id)
+        .collect())
+}
+
 async fn find(state: &AppState, caller: &Caller, segment: &str) -> Result<StoredSchema, ApiError> {
     let key = key(caller, segment)?;
     state
@@ -150,7 +164,8 @@ pub async fn create(
         properties: egg.properties.iter().map(property_input).collect(),
         associated_objects: egg.associated_objects,
     };
-    let (definition, properties) = check_schema(&input)?;
+    let known = custom_type_ids(&state, caller.account).await?;
+    let (definition, properties) = check_schema(&input, &known)?;
     let stored = state
         .store
         .create_schema(caller.account, &definition, &properties, Utc::now())
@@ -206,56 +221,19 @@ pub async fn update(
         .into_iter()
         .map(|p| p.definition.name)
         .collect();
-    let mut next = current.definition.clone();
-    let mut problems = Problems::new();
-    let mut check = |field: &str, list: &[String]| {
-        for (i, n) in list.iter().enumerate() {
-            if !names.contains(n) {
-                problems.push(ValidationError::new(
-                    format!("{field}[{i}]"),
-                    "PROPERTY_DOESNT_EXIST",
-                    format!("{field}[{i}] \"{n}\" is not a property of this object type"),
-                ));
-            }
-        }
-    };
-    if let Some(l) = &patch.required_properties {
-        check("requiredProperties", l);
-        next.required_properties = l.clone();
-    }
-    if let Some(l) = &patch.searchable_properties {
-        check("searchableProperties", l);
-        next.searchable_properties = l.clone();
-    }
-    if let Some(l) = &patch.secondary_display_properties {
-        check("secondaryDisplayProperties", l);
-        next.secondary_display_properties = l.clone();
-    }
-    if let Some(p) = &patch.primary_display_property {
-        // A single name, not a list: its field has no index.
-        if !names.contains(p) {
-            problems.push(ValidationError::new(
-                "primaryDisplayProperty",
-                "PROPERTY_DOESNT_EXIST",
-                format!("primaryDisplayProperty \"{p}\" is not a property of this object type"),
-            ));
-        }
-        next.primary_display_property = Some(p.clone());
-    }
-    if let Some(labels) = &patch.labels {
-        let singular = labels
-            .singular
-            .clone()
-            .unwrap_or(next.labels.singular.clone());
-        let plural = labels.plural.clone().unwrap_or(next.labels.plural.clone());
-        next.labels = Labels { singular, plural };
-    }
-    if patch.clear_description == Some(true) {
-        next.description.clear();
-    } else if let Some(d) = &patch.description {
-        next.description = d.clone();
-    }
-    problems.finish(())?;
+    let next = apply_schema_patch(
+        &current.definition,
+        &names,
+        &SchemaPatch {
+            labels: patch.labels.map(|l| (l.singular, l.plural)),
+            description: patch.description,
+            clear_description: patch.clear_description == Some(true),
+            primary_display_property: patch.primary_display_property,
+            secondary_display_properties: patch.secondary_display_properties,
+            required_properties: patch.required_properties,
+            searchable_properties: patch.searchable_properties,
+        },
+    )?;
     let stored = state
         .store
         .update_schema(caller.account, &current.type_id, &next, Utc::now())
@@ -305,46 +283,23 @@ pub async fn create_association(
 ) -> Result<(StatusCode, axum::Json<AssociationDefinition>), ApiError> {
     require(&caller, &scopes(Access::Write))?;
     let current = find(&state, &caller, &object_type).await?;
-    let mut problems = Problems::new();
-    match egg.from_object_type_id.as_deref() {
-        Some(from) if associated_type_id(from).as_deref() == Some(current.type_id.as_str()) => {}
-        Some(from) => problems.push(ValidationError::new(
-            "fromObjectTypeId",
-            "INVALID_OBJECT_TYPE",
-            format!(
-                "fromObjectTypeId \"{from}\" must be this schema's objectTypeId {}",
-                current.type_id
-            ),
-        )),
-        None => problems.push(ValidationError::required("fromObjectTypeId")),
-    }
-    let to = match egg.to_object_type_id.as_deref() {
-        Some(raw) => match associated_type_id(raw) {
-            Some(id) => Some(id),
-            None => {
-                problems.push(ValidationError::new(
-                    "toObjectTypeId",
-                    "INVALID_OBJECT_TYPE",
-                    format!("toObjectTypeId \"{raw}\" is not CONTACT, COMPANY, DEAL, TICKET or an objectTypeId"),
-                ));
-                None
-            }
+    let known = custom_type_ids(&state, caller.account).await?;
+    let checked = check_association(
+        &current.type_id,
+        &AssociationInput {
+            from_object_type_id: egg.from_object_type_id,
+            to_object_type_id: egg.to_object_type_id,
+            name: egg.name,
         },
-        None => {
-            problems.push(ValidationError::required("toObjectTypeId"));
-            None
-        }
-    };
-    problems.finish(())?;
-    let to =
-        to.ok_or_else(|| ApiError::validation(vec![ValidationError::required("toObjectTypeId")]))?;
+        &known,
+    )?;
     let a = state
         .store
         .create_schema_association(
             caller.account,
             &current.type_id,
-            &to,
-            egg.name.as_deref(),
+            &checked.to_type_id,
+            checked.name.as_deref(),
             Utc::now(),
         )
         .await?;
