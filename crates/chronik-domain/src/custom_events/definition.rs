@@ -1,8 +1,10 @@
 //! Event definitions (`/events/v3/event-definitions`): names, labels, primary objects, the
 //! properties of a new definition and later changes to them, and custom matching ids.
 
+use super::completion::MAX_VALUE_CHARS;
 use crate::crm::property::{simple_options, PropertyOption, PropertyType};
 use crate::error::{DomainError, Problems, ValidationError};
+use crate::text::{check_max_chars, parse_optional_text, MAX_DESCRIPTION_CHARS};
 
 /// Seed (custom events, limits): labels are at most 50 characters.
 pub const MAX_LABEL_CHARS: usize = 50;
@@ -93,6 +95,12 @@ pub fn parse_label(field: &str, raw: Option<&str>) -> Result<String, ValidationE
         ));
     }
     Ok(label.to_owned())
+}
+
+/// Checks the `description` of a definition or of one of its properties: optional, at most
+/// [`MAX_DESCRIPTION_CHARS`] characters (our own bound; the seed and HubSpot's spec give none).
+pub fn parse_description(field: &str, raw: Option<&str>) -> Result<String, ValidationError> {
+    parse_optional_text(field, raw, MAX_DESCRIPTION_CHARS)
 }
 
 /// The internal name HubSpot derives from a label when none is sent: lower-cased, every run of
@@ -272,6 +280,9 @@ pub fn parse_event_property(
             }
         },
     };
+    let description = parse_description(&field("description"), input.description.as_deref())
+        .map_err(|e| problems.push(e))
+        .ok();
     let options = parse_options(path, &input.options, problems);
     if property_type == Some(PropertyType::Enumeration) && input.options.is_empty() {
         problems.push(ValidationError::new(
@@ -287,7 +298,7 @@ pub fn parse_event_property(
         name: name?,
         label: label?,
         property_type: property_type?,
-        description: input.description.clone().unwrap_or_default(),
+        description: description?,
         options,
         hubspot_defined: false,
     })
@@ -327,8 +338,9 @@ pub fn parse_event_properties(
     problems.finish(parsed)
 }
 
-/// Checks `options[]` as `(label, value)` pairs; each needs both. `path` prefixes the field
-/// names.
+/// Checks `options[]` as `(label, value)` pairs; each needs both, of at most
+/// [`MAX_VALUE_CHARS`] characters: a completion carries an option's value, so a longer one
+/// could never be sent, and its label gets the same bound. `path` prefixes the field names.
 fn parse_options(
     path: &str,
     inputs: &[(Option<String>, Option<String>)],
@@ -340,13 +352,25 @@ fn parse_options(
             label.as_deref().filter(|l| !l.is_empty()),
             value.as_deref().filter(|v| !v.is_empty()),
         ) {
-            (Some(l), Some(v)) => options.push(PropertyOption {
-                label: l.to_owned(),
-                value: v.to_owned(),
-                display_order: i as i32,
-                hidden: false,
-                description: None,
-            }),
+            (Some(l), Some(v)) => {
+                let label_field = format!("{path}options[{i}].label");
+                let value_field = format!("{path}options[{i}].value");
+                let label = check_max_chars(&label_field, l, MAX_VALUE_CHARS);
+                let value = check_max_chars(&value_field, v, MAX_VALUE_CHARS);
+                match (label, value) {
+                    (Ok(()), Ok(())) => options.push(PropertyOption {
+                        label: l.to_owned(),
+                        value: v.to_owned(),
+                        display_order: i as i32,
+                        hidden: false,
+                        description: None,
+                    }),
+                    (label, value) => {
+                        label.err().into_iter().for_each(|e| problems.push(e));
+                        value.err().into_iter().for_each(|e| problems.push(e));
+                    }
+                }
+            }
             (None, _) => problems.push(ValidationError::required(&format!(
                 "{path}options[{i}].label"
             ))),
@@ -453,7 +477,10 @@ pub fn update_event_property(
         }
     }
     if let Some(description) = &patch.description {
-        property.description = description.clone();
+        match parse_description("description", Some(description)) {
+            Ok(d) => property.description = d,
+            Err(e) => problems.push(e),
+        }
     }
     if let Some(options) = &patch.options {
         if property.property_type == PropertyType::Enumeration && options.is_empty() {
@@ -1049,5 +1076,72 @@ mod tests {
             &targets
         )
         .is_err());
+    }
+
+    fn fields_and_codes(e: DomainError) -> Vec<(String, &'static str)> {
+        match e {
+            DomainError::Invalid(v) => v.into_iter().map(|p| (p.field, p.code)).collect(),
+            other => panic!("not invalid: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn descriptions_of_2000_characters_pass_and_2001_fail() {
+        assert_eq!(
+            parse_description("description", Some(&"d".repeat(2_000)))
+                .unwrap()
+                .len(),
+            2_000
+        );
+        assert_eq!(parse_description("description", None).unwrap(), "");
+        let e = parse_description("description", Some(&"d".repeat(2_001))).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("description", "TOO_LONG"));
+        assert!(
+            e.message.contains("2001") && e.message.contains("2000"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn property_descriptions_and_option_texts_are_bounded_at_the_limit_and_one_past() {
+        let input = |description: usize, label: usize, value: usize| EventPropertyInput {
+            name: Some("size".into()),
+            label: Some("Size".into()),
+            property_type: Some("enumeration".into()),
+            description: Some("d".repeat(description)),
+            options: vec![(Some("l".repeat(label)), Some("v".repeat(value)))],
+        };
+        let ok = parse_event_properties(&[input(2_000, 256, 256)]).unwrap();
+        assert_eq!(ok[0].options[0].value.len(), 256);
+        assert_eq!(
+            fields_and_codes(parse_event_properties(&[input(2_001, 257, 257)]).unwrap_err()),
+            [
+                ("propertyDefinitions[0].description".to_owned(), "TOO_LONG"),
+                (
+                    "propertyDefinitions[0].options[0].label".to_owned(),
+                    "TOO_LONG"
+                ),
+                (
+                    "propertyDefinitions[0].options[0].value".to_owned(),
+                    "TOO_LONG"
+                ),
+            ]
+        );
+
+        let mut d = definition_with(1);
+        d.properties[0].property_type = PropertyType::Enumeration;
+        d.properties[0].options = simple_options(&["a"]);
+        let patch = EventPropertyPatch {
+            description: Some("d".repeat(2_001)),
+            options: Some(vec![(Some("x".repeat(100_000)), Some("x".into()))]),
+            ..Default::default()
+        };
+        assert_eq!(
+            fields_and_codes(update_event_property(&d, "p0", &patch).unwrap_err()),
+            [
+                ("description".to_owned(), "TOO_LONG"),
+                ("options[0].label".to_owned(), "TOO_LONG"),
+            ]
+        );
     }
 }

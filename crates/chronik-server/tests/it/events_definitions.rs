@@ -1172,3 +1172,74 @@ async fn concurrent_property_changes_are_never_lost() {
         concurrent_property_adds(&app).await;
     }
 }
+
+#[tokio::test]
+async fn descriptions_and_option_texts_are_bounded_naming_field_and_limit() {
+    let app = TestApp::spawn().await;
+    let c = client(&app).await;
+    let body = |description: usize, property_description: usize, option: usize| {
+        json!({
+            "label": "Login",
+            "name": "login",
+            "description": "d".repeat(description),
+            "propertyDefinitions": [{
+                "name": "plan", "label": "Plan", "type": "enumeration",
+                "description": "p".repeat(property_description),
+                "options": [{ "label": "o".repeat(option), "value": "v".repeat(option) }],
+            }],
+        })
+    };
+    let refused = create(&c, &body(5_000_000, 2_001, 100_000)).await;
+    assert_invalid(&refused, "description", "TOO_LONG", &["5000000", "2000"]);
+    assert_invalid(
+        &refused,
+        "propertyDefinitions[0].description",
+        "TOO_LONG",
+        &["2001", "2000"],
+    );
+    assert_invalid(
+        &refused,
+        "propertyDefinitions[0].options[0].label",
+        "TOO_LONG",
+        &["100000", "256"],
+    );
+    assert_invalid(
+        &refused,
+        "propertyDefinitions[0].options[0].value",
+        "TOO_LONG",
+        &["100000", "256"],
+    );
+    get(&c, "login")
+        .await
+        .assert_api_error(404, "OBJECT_NOT_FOUND");
+
+    let created = new_definition(&c, &body(2_000, 2_000, 256)).await;
+    assert_eq!(created["description"].as_str().unwrap().len(), 2_000);
+
+    let too_long = patch(&c, "login", &json!({ "description": "d".repeat(2_001) })).await;
+    assert_invalid(&too_long, "description", "TOO_LONG", &["2001", "2000"]);
+    let property = patch_property(
+        &c,
+        "login",
+        "plan",
+        &json!({ "description": "p".repeat(2_001),
+                 "options": [{ "label": "o".repeat(257), "value": "v" }] }),
+    )
+    .await;
+    assert_invalid(&property, "description", "TOO_LONG", &["2001", "2000"]);
+    assert_invalid(&property, "options[0].label", "TOO_LONG", &["257", "256"]);
+    let added = add_property(
+        &c,
+        "login",
+        &json!({ "name": "note", "label": "Note", "type": "string", "description": "n".repeat(2_001) }),
+    )
+    .await;
+    assert_invalid(&added, "description", "TOO_LONG", &["2001", "2000"]);
+
+    let read = get(&c, "login").await;
+    assert_eq!(
+        read.body["description"].as_str().unwrap().len(),
+        2_000,
+        "unchanged"
+    );
+}

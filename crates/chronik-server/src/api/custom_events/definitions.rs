@@ -487,6 +487,13 @@ pub async fn create(
             None
         }
     };
+    let description = chronik_domain::custom_events::definition::parse_description(
+        "description",
+        body.description.as_deref(),
+    );
+    let description = description
+        .map_err(|e| problems.push(e))
+        .unwrap_or_default();
     let (Some(label), Some(name), Some(properties), Some(primary)) =
         (label, name, properties, primary)
     else {
@@ -495,7 +502,7 @@ pub async fn create(
     let mut definition = EventDefinition {
         name,
         label,
-        description: body.description.unwrap_or_default(),
+        description,
         primary_object_type_id: primary.type_id.clone(),
         include_default_properties: body.include_default_properties.unwrap_or(true),
         properties,
@@ -651,6 +658,11 @@ pub async fn update(
         },
         None => None,
     };
+    let checked = chronik_domain::custom_events::definition::parse_description(
+        "description",
+        body.description.as_deref(),
+    );
+    checked.err().into_iter().for_each(|e| problems.push(e));
     problems.finish(())?;
     let description = body.description;
     let change: DefinitionChange = Box::new(move |current| {
