@@ -64,7 +64,7 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
         state: AppState {
             config: Arc::new(config),
             admin_token: Arc::new(admin_token),
-            metrics: crate::telemetry::metrics_handle(),
+            metrics: crate::telemetry::metrics_handle_for(store.backend()),
             send_cache: Arc::new(SendCache::default()),
             event_type_ids: Arc::new(EventTypeIds::default()),
             store,

@@ -158,6 +158,55 @@ async fn metrics_count_requests_by_route_template_and_store_commits() {
     );
 }
 
+/// Asserts that `/metrics` of a server that has taken no write shows every metric its backend
+/// records, at zero or above.
+async fn assert_every_metric_is_present(app: &TestApp, backend: &str) {
+    use chronik_server::telemetry::{MetricKind, MetricScope, METRICS};
+    let text = app.metrics().await.text;
+    let mut checked = 0;
+    for m in METRICS {
+        let label = match m.scope {
+            MetricScope::Unlabelled => String::new(),
+            MetricScope::UnlabelledOn(only) if only == backend => String::new(),
+            MetricScope::PerBackend(backends) if backends.contains(&backend) => {
+                format!("{{backend=\"{backend}\"}}")
+            }
+            _ => continue,
+        };
+        let series = match m.kind {
+            MetricKind::Histogram => format!("{}_count{label} ", m.name),
+            _ => format!("{}{label} ", m.name),
+        };
+        assert!(
+            text.lines().any(|l| l.starts_with(&series)),
+            "{backend}: {series} missing\n{text}"
+        );
+        assert!(text.contains(&format!("# HELP {} ", m.name)), "{text}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "{backend}: only {checked} metrics");
+}
+
+#[tokio::test]
+async fn every_gauge_counter_and_histogram_is_on_metrics_before_the_first_write() {
+    let app = TestApp::spawn().await;
+    let text = app.metrics().await.text;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(r#"chronik_store_staged_completions{backend="sqlite"} "#)),
+        "{text}"
+    );
+    assert_every_metric_is_present(&app, "sqlite").await;
+}
+
+#[tokio::test]
+async fn every_postgres_metric_is_on_metrics_before_the_first_write() {
+    let Some(app) = TestApp::spawn_postgres("metrics_before_first_write").await else {
+        return;
+    };
+    assert_every_metric_is_present(&app, "postgres").await;
+}
+
 #[tokio::test]
 async fn unknown_routes_share_one_metrics_label() {
     let app = TestApp::spawn().await;
