@@ -40,6 +40,13 @@ pub enum Category {
     Conflict,
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
+    /// 414: the request target is longer than the connection layer accepts
+    /// (`http_conn::head::MAX_URI_BYTES`). HubSpot's word for a request to fix:
+    /// `VALIDATION_ERROR`.
+    UriTooLong,
+    /// 431: the request head is larger than the connection layer accepts, or has too many
+    /// header lines. HubSpot's word for a request to fix: `VALIDATION_ERROR`.
+    HeadersTooLarge,
     /// 429: a quota is used up.
     RateLimits,
     /// 500: our fault.
@@ -61,6 +68,8 @@ impl Category {
             Category::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Category::Conflict => StatusCode::CONFLICT,
             Category::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Category::UriTooLong => StatusCode::URI_TOO_LONG,
+            Category::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Category::RateLimits => StatusCode::TOO_MANY_REQUESTS,
             Category::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Category::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,7 +79,9 @@ impl Category {
     /// The word HubSpot puts in `category`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Category::ValidationError => "VALIDATION_ERROR",
+            Category::ValidationError | Category::UriTooLong | Category::HeadersTooLarge => {
+                "VALIDATION_ERROR"
+            }
             Category::InvalidAuthentication => "INVALID_AUTHENTICATION",
             Category::ExpiredAuthentication => "EXPIRED_AUTHENTICATION",
             Category::MissingScopes => "MISSING_SCOPES",
@@ -205,10 +216,16 @@ impl ApiError {
 
     /// The body this error is sent as, with the current request's correlation id.
     pub fn body(&self) -> ErrorBody {
+        self.body_with_correlation_id(crate::telemetry::correlation_id())
+    }
+
+    /// The body this error is sent as, with `correlation_id`: for answers written outside a
+    /// request's scope (the connection layer's, before hyper sees the request).
+    pub fn body_with_correlation_id(&self, correlation_id: uuid::Uuid) -> ErrorBody {
         ErrorBody {
             status: "error",
             message: self.message.clone(),
-            correlation_id: crate::telemetry::correlation_id().to_string(),
+            correlation_id: correlation_id.to_string(),
             category: self.category.as_str(),
             errors: self.errors.clone(),
             context: self.context.clone(),

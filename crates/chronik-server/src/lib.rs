@@ -8,13 +8,16 @@
 //! request span and the metrics.
 //!
 //! [`start`] opens the store and resolves the admin token; [`serve`] runs the router on a
-//! listener the caller bound (port 0 works) until the shutdown future resolves.
+//! listener the caller bound (port 0 works) until the shutdown future resolves, through the
+//! connection layer in [`http_conn`] (timeouts, the connection cap, heads hyper would refuse,
+//! bounded shutdown).
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod http_conn;
 pub mod object_types;
 pub mod settings_cache;
 pub mod state;
@@ -23,7 +26,6 @@ pub mod telemetry;
 use std::future::Future;
 
 use axum::extract::Request;
-use axum::ServiceExt;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
@@ -62,17 +64,17 @@ fn rewrite_alias(mut request: Request) -> Request {
     request
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves; requests in flight then finish
-/// before this returns. Trailing slashes are tolerated on every route, as the SDKs send them
-/// (`GET /events/v3/events/`), and [`PATH_ALIASES`] are rewritten to their canonical paths.
+/// Serves `state` on `listener` until `shutdown` resolves; requests in flight then have the
+/// configured grace period to finish before this returns (see [`http_conn`]). Trailing slashes
+/// are tolerated on every route, as the SDKs send them (`GET /events/v3/events/`), and
+/// [`PATH_ALIASES`] are rewritten to their canonical paths.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = tower::util::MapRequestLayer::new(rewrite_alias)
+    let settings = http_conn::Settings::from(state.config.as_ref());
+    let app = tower::util::MapRequestLayer::new(rewrite_alias as fn(Request) -> Request)
         .layer(NormalizePathLayer::trim_trailing_slash().layer(router(state)));
-    axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    http_conn::serve(listener, app, settings, shutdown).await
 }

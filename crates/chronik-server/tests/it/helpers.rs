@@ -274,6 +274,7 @@ pub struct TestApp {
     /// Keeps the PostgreSQL schema alive while this server uses it.
     _pg: Option<Arc<PgSchema>>,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -346,7 +347,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(chronik_server::serve(listener, state.clone(), async {
+        let server = tokio::spawn(chronik_server::serve(listener, state.clone(), async {
             let _ = rx.await;
         }));
         TestApp {
@@ -359,7 +360,24 @@ impl TestApp {
             data_dir,
             _pg: pg,
             shutdown: Some(tx),
+            server: Some(server),
         }
+    }
+
+    /// The address the server listens on, for raw TCP clients.
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        self.address
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the address is host:port")
+    }
+
+    /// Resolves the shutdown future; the returned task ends when `serve` returns.
+    pub fn shut_down(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.take().expect("shut_down is called once")
     }
 
     /// The SQLite database file of this server.

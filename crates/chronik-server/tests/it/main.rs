@@ -7,6 +7,7 @@
 mod admin;
 mod app_objects;
 mod auth;
+mod connections;
 mod crm_batch;
 mod crm_helpers;
 mod crm_objects;
