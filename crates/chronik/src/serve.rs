@@ -1,5 +1,5 @@
 //! `chronik serve`: flags (each with an env var) → `ServerConfig` → bind → serve until
-//! SIGTERM or SIGINT, letting requests in flight finish.
+//! SIGTERM or SIGINT, letting requests in flight finish within the shutdown grace period.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +9,9 @@ use anyhow::Context;
 use chronik_domain::custom_events::definition::DEFAULT_MAX_DEFINITIONS;
 use chronik_domain::Secret;
 use chronik_server::config::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_MONTHLY_COMPLETIONS, DEFAULT_PG_MAX_CONNECTIONS,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MONTHLY_COMPLETIONS, DEFAULT_PG_MAX_CONNECTIONS,
+    DEFAULT_REQUEST_BODY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD,
 };
 use chronik_server::telemetry::{init_tracing, LogFormat};
 use chronik_server::ServerConfig;
@@ -54,6 +56,26 @@ pub struct ServeArgs {
     /// 30,000,000); sends past it get 429.
     #[arg(long, env = "CHRONIK_MAX_MONTHLY_COMPLETIONS", default_value_t = DEFAULT_MAX_MONTHLY_COMPLETIONS)]
     max_monthly_completions: u64,
+    /// Seconds a request head (request line and headers) may take from its first byte; a
+    /// connection still sending one then is closed.
+    #[arg(long, env = "CHRONIK_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds a connection may wait for its next request (since it opened or since the last
+    /// response) before it is closed.
+    #[arg(long, env = "CHRONIK_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds a request body may take to arrive after its head; a later one gets 400 and the
+    /// connection is closed.
+    #[arg(long, env = "CHRONIK_REQUEST_BODY_TIMEOUT", default_value_t = DEFAULT_REQUEST_BODY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    request_body_timeout: u64,
+    /// Connections served at once; more wait to be accepted until one closes. Keep it below
+    /// the process's open-file limit (ulimit -n).
+    #[arg(long, env = "CHRONIK_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Seconds requests in flight may take to finish after SIGTERM or SIGINT; connections
+    /// without one close at once.
+    #[arg(long, env = "CHRONIK_SHUTDOWN_GRACE_PERIOD", default_value_t = DEFAULT_SHUTDOWN_GRACE_PERIOD.as_secs())]
+    shutdown_grace_period: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -70,6 +92,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         pg_max_connections: args.pg_max_connections,
         max_event_definitions: args.max_event_definitions,
         max_monthly_completions: args.max_monthly_completions,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        request_body_timeout: Duration::from_secs(args.request_body_timeout),
+        // At most 1,000,000 (the flag's range), so it fits any usize.
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        shutdown_grace_period: Duration::from_secs(args.shutdown_grace_period),
     };
     let started = chronik_server::start(config)
         .await

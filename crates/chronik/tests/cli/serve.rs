@@ -113,6 +113,11 @@ fn help_lists_every_serve_flag_with_its_env_var() {
         ("--log-format", "CHRONIK_LOG_FORMAT"),
         ("--access-token-ttl", "CHRONIK_ACCESS_TOKEN_TTL"),
         ("--max-body-bytes", "CHRONIK_MAX_BODY_BYTES"),
+        ("--header-read-timeout", "CHRONIK_HEADER_READ_TIMEOUT"),
+        ("--idle-timeout", "CHRONIK_IDLE_TIMEOUT"),
+        ("--request-body-timeout", "CHRONIK_REQUEST_BODY_TIMEOUT"),
+        ("--max-connections", "CHRONIK_MAX_CONNECTIONS"),
+        ("--shutdown-grace-period", "CHRONIK_SHUTDOWN_GRACE_PERIOD"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -259,4 +264,59 @@ fn sigterm_during_writes_finishes_them_and_keeps_every_acknowledged_one() {
         missing.len(),
         missing.first()
     );
+}
+
+#[test]
+fn sigterm_with_a_half_sent_head_exits_within_the_bound() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    const BOUND: Duration = Duration::from_secs(15);
+    let dir = tempfile::tempdir().unwrap();
+    // No timeout would close the half-sent heads within the bound; only shutdown can.
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            "--header-read-timeout",
+            "600",
+            "--idle-timeout",
+            "600",
+            "--shutdown-grace-period",
+            "600",
+        ],
+    );
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // Answered once first, so the connection is surely accepted when the signal comes.
+    let mut half = std::net::TcpStream::connect(&addr).unwrap();
+    half.set_read_timeout(Some(BOUND)).unwrap();
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = half.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let mut fresh = std::net::TcpStream::connect(&addr).unwrap();
+    fresh.write_all(b"GET /hea").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < BOUND,
+            "chronik serve still running {BOUND:?} after SIGTERM with a half-sent head open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    // The half-sent connection was closed, not left hanging.
+    assert_eq!(half.read(&mut buf).unwrap_or(0), 0);
 }
