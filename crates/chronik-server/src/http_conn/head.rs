@@ -19,7 +19,9 @@
 //! request's response, so no later head is parsed without the guard.
 //!
 //! The guard also times the head: [`HeadGuard`] closes a connection whose head has not arrived
-//! whole within the header read timeout of its first byte.
+//! whole within the header read timeout of its first byte. And it times writes: a client that
+//! takes none of a response for the write timeout (the idle timeout) fails hyper's write, which
+//! closes the connection, so a client that only sends cannot hold one either.
 
 use std::future::Future;
 use std::io;
@@ -119,7 +121,8 @@ enum Checked {
     Partial,
 }
 
-/// The IO hyper reads and writes through; see the module doc. Writes go straight to the socket.
+/// The IO hyper reads and writes through; see the module doc. Writes go straight to the socket,
+/// bounded in time.
 pub(crate) struct HeadGuard<S> {
     inner: S,
     /// Bytes read from the socket: the first `cleared` may go to hyper, the rest are the part of
@@ -132,6 +135,9 @@ pub(crate) struct HeadGuard<S> {
     read_eof: bool,
     header_read_timeout: Duration,
     head_deadline: Option<Pin<Box<Sleep>>>,
+    write_timeout: Duration,
+    /// Armed while a write waits for the client to take bytes.
+    write_deadline: Option<Pin<Box<Sleep>>>,
     refusal: Option<Refusal>,
     /// Tells the connection task to shut hyper down gracefully (see the module doc).
     stop: Arc<Notify>,
@@ -139,8 +145,14 @@ pub(crate) struct HeadGuard<S> {
 }
 
 impl<S> HeadGuard<S> {
-    /// Guards `inner`; `stop` is notified once hyper should take no more requests.
-    pub(crate) fn new(inner: S, header_read_timeout: Duration, stop: Arc<Notify>) -> Self {
+    /// Guards `inner`; `stop` is notified once hyper should take no more requests. A write that
+    /// makes no progress for `write_timeout` fails.
+    pub(crate) fn new(
+        inner: S,
+        header_read_timeout: Duration,
+        write_timeout: Duration,
+        stop: Arc<Notify>,
+    ) -> Self {
         HeadGuard {
             inner,
             pending: Vec::new(),
@@ -150,6 +162,8 @@ impl<S> HeadGuard<S> {
             read_eof: false,
             header_read_timeout,
             head_deadline: None,
+            write_timeout,
+            write_deadline: None,
             refusal: None,
             stop,
             stop_sent: false,
@@ -164,6 +178,31 @@ impl<S> HeadGuard<S> {
     /// The socket, to write the refusal and close.
     pub(crate) fn inner_mut(&mut self) -> &mut S {
         &mut self.inner
+    }
+
+    /// Fails a write (or flush) that has waited `write_timeout` without progress.
+    fn bound_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.write_deadline = None;
+            return polled;
+        }
+        let timeout = self.write_timeout;
+        let deadline = self
+            .write_deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            self.write_deadline = None;
+            tracing::debug!("the client took none of the response in time; closing");
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took none of the response within the write timeout",
+            )));
+        }
+        Poll::Pending
     }
 
     fn stop_with(&mut self, refusal: Option<ApiError>) {
@@ -305,7 +344,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadGuard<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.bound_write(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -313,7 +354,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadGuard<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.bound_write(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -321,7 +364,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadGuard<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.bound_write(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

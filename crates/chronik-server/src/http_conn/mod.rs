@@ -12,7 +12,8 @@
 //! - **Idle time** (`idle_timeout`): hyper's `header_read_timeout` runs from the moment hyper is
 //!   ready for the next request (the connection opened, or the last response went out) until a
 //!   whole head has reached it; the guard hands hyper only whole heads, so for hyper this is the
-//!   idle time plus the head's, and it closes the connection when it runs out.
+//!   idle time plus the head's, and it closes the connection when it runs out. The same bound
+//!   applies to a client that takes none of a response (the guard fails the write).
 //! - **The body** (`request_body_timeout`): [`DeadlineBody`] ends a body that has not arrived
 //!   whole within the timeout of its head with an error, which the extractors answer with 400;
 //!   hyper then closes the connection, as the rest of the body is not read.
@@ -191,7 +192,12 @@ async fn serve_connection<S>(
     S::Future: Send,
 {
     let stop = Arc::new(Notify::new());
-    let guard = HeadGuard::new(stream, settings.header_read_timeout, stop.clone());
+    let guard = HeadGuard::new(
+        stream,
+        settings.header_read_timeout,
+        settings.idle_timeout,
+        stop.clone(),
+    );
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

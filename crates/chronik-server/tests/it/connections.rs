@@ -515,3 +515,24 @@ async fn ordinary_requests_on_a_keep_alive_connection_are_all_served() {
         response.assert_status(200);
     }
 }
+
+#[tokio::test]
+async fn client_that_reads_no_response_is_closed_after_the_idle_timeout() {
+    let app = TestApp::spawn_with(short).await;
+    let mut stream = connect(&app).await;
+    // Far more response bytes than the socket buffers hold, and never read while they are sent.
+    const REQUESTS: usize = 400;
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n";
+    let all: Vec<u8> = request.repeat(REQUESTS);
+    let _ = tokio::time::timeout(BOUND, stream.write_all(&all)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = read_until_closed(&mut stream).await;
+    let answered = received
+        .windows(12)
+        .filter(|w| w == b"HTTP/1.1 200")
+        .count();
+    assert!(
+        answered < REQUESTS,
+        "the server kept writing to a client that read nothing ({answered} responses)"
+    );
+}
