@@ -34,7 +34,7 @@ use axum::http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, TRANSFER_ENCOD
 use axum::http::Method;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use uuid::Uuid;
 
 use crate::error::{ApiError, Category, ErrorDetail};
@@ -134,6 +134,9 @@ pub(crate) struct HeadGuard<S> {
     framing: Framing,
     read_eof: bool,
     header_read_timeout: Duration,
+    /// When the head being read got its first byte.
+    head_started: Option<Instant>,
+    /// Armed only when that head has to be waited for.
     head_deadline: Option<Pin<Box<Sleep>>>,
     write_timeout: Duration,
     /// Armed while a write waits for the client to take bytes.
@@ -161,6 +164,7 @@ impl<S> HeadGuard<S> {
             framing: Framing::Head,
             read_eof: false,
             header_read_timeout,
+            head_started: None,
             head_deadline: None,
             write_timeout,
             write_deadline: None,
@@ -208,6 +212,7 @@ impl<S> HeadGuard<S> {
     fn stop_with(&mut self, refusal: Option<ApiError>) {
         self.framing = Framing::Stopped;
         self.refusal = refusal.map(|error| Refusal { error });
+        self.head_started = None;
         self.head_deadline = None;
         self.pending.truncate(self.cleared);
     }
@@ -243,13 +248,11 @@ impl<S> HeadGuard<S> {
                     }
                     let head = &self.pending[self.cleared..];
                     if head.is_empty() {
+                        self.head_started = None;
                         self.head_deadline = None;
                         return;
                     }
-                    if self.head_deadline.is_none() {
-                        self.head_deadline =
-                            Some(Box::pin(tokio::time::sleep(self.header_read_timeout)));
-                    }
+                    self.head_started.get_or_insert_with(Instant::now);
                     let Some(end) = head_end(head, self.scanned) else {
                         self.scanned = head.len();
                         if let Some(refused) = check_partial(head) {
@@ -261,6 +264,7 @@ impl<S> HeadGuard<S> {
                         Ok(Checked::Pass { len, framing }) => {
                             self.cleared += len;
                             self.framing = framing;
+                            self.head_started = None;
                             self.head_deadline = None;
                         }
                         // An end marker httparse does not take as the end: search on.
@@ -289,6 +293,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadGuard<S> {
                 buf.put_slice(&this.pending[..n]);
                 this.pending.drain(..n);
                 this.cleared -= n;
+                // An idle connection keeps no more than one read's worth of memory.
+                if this.pending.is_empty() {
+                    this.pending.shrink_to(READ_CHUNK);
+                }
                 return Poll::Ready(Ok(()));
             }
             if this.framing == Framing::Stopped {
@@ -324,7 +332,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadGuard<S> {
                 }
                 Poll::Pending => {
                     this.pending.truncate(old);
-                    if let Some(deadline) = this.head_deadline.as_mut() {
+                    if let Some(started) = this.head_started {
+                        let due = started + this.header_read_timeout;
+                        let deadline = this
+                            .head_deadline
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
                         if deadline.as_mut().poll(cx).is_ready() {
                             tracing::debug!("request head not complete in time; closing");
                             this.stop_with(None);

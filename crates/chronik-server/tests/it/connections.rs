@@ -126,7 +126,7 @@ async fn keep_alive_connection_is_closed_once_idle_after_its_response() {
 #[tokio::test]
 async fn half_sent_head_is_closed_after_the_header_read_timeout() {
     let app = TestApp::spawn_with(|c| {
-        c.header_read_timeout = Duration::from_millis(500);
+        c.header_read_timeout = Duration::from_secs(1);
         // The idle timeout alone would not close it within the bound.
         c.idle_timeout = Duration::from_secs(600);
     })
@@ -172,6 +172,8 @@ async fn body_that_does_not_arrive_in_time_is_refused_and_the_connection_closed(
 async fn connection_cap_holds_and_health_answers_once_stale_connections_close() {
     let app = TestApp::spawn_with(|c| {
         short(c);
+        // Long enough that the held connections surely outlast the check below.
+        c.idle_timeout = Duration::from_secs(2);
         c.max_connections = 2;
     })
     .await;
