@@ -267,8 +267,9 @@ impl<S> HeadGuard<S> {
                             self.head_started = None;
                             self.head_deadline = None;
                         }
-                        // An end marker httparse does not take as the end: search on.
-                        Ok(Checked::Partial) => self.scanned = end,
+                        // An end marker httparse does not take as the end: search on, past
+                        // it (`head_end` starts two bytes before `scanned`).
+                        Ok(Checked::Partial) => self.scanned = end + 2,
                         Err(refused) => {
                             self.stop_with(Some(refused));
                             return;

@@ -538,3 +538,67 @@ async fn client_that_reads_no_response_is_closed_after_the_idle_timeout() {
         "the server kept writing to a client that read nothing ({answered} responses)"
     );
 }
+
+#[tokio::test]
+async fn requests_split_into_small_pieces_are_framed_as_whole_ones() {
+    let app = TestApp::spawn().await;
+    let body = br#"{"name":"In pieces"}"#;
+    let mut bytes = format!(
+        "POST /admin/v1/accounts HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes.extend_from_slice(HEALTH);
+    bytes.extend_from_slice(b"GET /health HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n");
+    let mut stream = connect(&app).await;
+    stream.set_nodelay(true).unwrap();
+    for piece in bytes.chunks(7) {
+        stream.write_all(piece).await.unwrap();
+        stream.flush().await.unwrap();
+    }
+    let got = responses(&read_until_closed(&mut stream).await);
+    assert_eq!(got.len(), 3, "{got:?}");
+    got[0].assert_status(201);
+    assert_eq!(got[0].body["name"], "In pieces");
+    got[1].assert_status(200);
+    got[2].assert_api_error(400, "VALIDATION_ERROR");
+    assert_eq!(got[2].body["errors"][0]["in"], "Content-Length");
+}
+
+#[tokio::test]
+async fn expect_100_continue_gets_its_interim_answer_and_the_body_is_read() {
+    let app = TestApp::spawn().await;
+    let body = br#"{"name":"Expected"}"#;
+    let head = format!(
+        "POST /admin/v1/accounts HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = connect(&app).await;
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let mut buf = vec![0u8; interim.len()];
+    tokio::time::timeout(BOUND, stream.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(buf, interim);
+    stream.write_all(body).await.unwrap();
+    let got = responses(&read_until_closed(&mut stream).await);
+    assert_eq!(got.len(), 1, "{got:?}");
+    got[0].assert_status(201);
+    assert_eq!(got[0].body["name"], "Expected");
+}
+
+#[tokio::test]
+async fn request_asking_for_an_upgrade_is_answered_and_the_connection_goes_on() {
+    let app = TestApp::spawn().await;
+    let mut bytes =
+        b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
+            .to_vec();
+    bytes.extend_from_slice(HEALTH_CLOSE);
+    let got = exchange(&app, &bytes).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    got[0].assert_status(200);
+    got[1].assert_status(200);
+}
