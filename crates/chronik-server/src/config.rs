@@ -28,7 +28,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection waiting for its next request (since it opened or since the last response) is
 /// closed after this long if no complete request head has arrived. A minute keeps the keep-alive
 /// connections of the SDKs' pools open between the calls of one job, and frees an abandoned
-/// connection's slot well before a client's retry gives up.
+/// connection's slot well before a client's retry gives up. A client that takes none of a
+/// response for this long is closed too.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A request body must arrive whole within this long of its head; a body still arriving then is
@@ -71,7 +72,8 @@ pub struct ServerConfig {
     pub max_monthly_completions: u64,
     /// How long a request head may take from its first byte to its end.
     pub header_read_timeout: Duration,
-    /// How long a connection may wait for its next request head.
+    /// How long a connection may wait for its next request head, or for the client to take any
+    /// of a response.
     pub idle_timeout: Duration,
     /// How long a request body may take to arrive after its head.
     pub request_body_timeout: Duration,

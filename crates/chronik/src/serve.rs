@@ -61,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CHRONIK_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     header_read_timeout: u64,
     /// Seconds a connection may wait for its next request (since it opened or since the last
-    /// response) before it is closed.
+    /// response), or for the client to take any of a response, before it is closed.
     #[arg(long, env = "CHRONIK_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
     /// Seconds a request body may take to arrive after its head; a later one gets 400 and the
