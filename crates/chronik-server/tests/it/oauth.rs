@@ -704,3 +704,95 @@ async fn credentials_are_stored_only_as_hashes() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_token_refusal_carries_category_beside_hubspots_status_word() {
+    let app = TestApp::spawn().await;
+    let (portal_id, creds, code) = code_setup(&app).await;
+    let tokens = app.new_install(&creds, portal_id, &[]).await;
+    let id = creds.client_id.as_str();
+    let secret = creds.client_secret.as_str();
+
+    // (form, HubSpot's status word, RFC 6749 error)
+    type Form<'a> = Vec<(&'a str, &'a str)>;
+    let refusals: Vec<(Form<'_>, &str, &str)> = vec![
+        (
+            vec![("grant_type", "refresh_token"), ("client_id", "nobody")],
+            "BAD_CLIENT_ID",
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", id),
+                ("client_secret", "wrong"),
+                ("refresh_token", &tokens.refresh_token),
+            ],
+            "BAD_CLIENT_SECRET",
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", id),
+                ("client_secret", secret),
+                ("refresh_token", "chronik-rt-na1-unknown"),
+            ],
+            "BAD_REFRESH_TOKEN",
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", id),
+                ("client_secret", secret),
+                ("code", &code),
+            ],
+            "BAD_REDIRECT_URI",
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", id),
+                ("client_secret", secret),
+                ("code", "chronik-code-unknown"),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+            "BAD_AUTH_CODE",
+            "invalid_grant",
+        ),
+        (
+            vec![("grant_type", "password")],
+            "BAD_GRANT_TYPE",
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("grant_type", "a"), ("grant_type", "b")],
+            "BAD_REQUEST",
+            "invalid_request",
+        ),
+    ];
+    for (form, status_word, error) in refusals {
+        let response = app.token(&form).await;
+        response.assert_oauth_error(status_word, error);
+        assert_eq!(
+            keys(&response.body),
+            [
+                "category",
+                "correlationId",
+                "error",
+                "error_description",
+                "message",
+                "status"
+            ],
+            "{}",
+            response.text
+        );
+        assert_eq!(
+            response.body["category"], "VALIDATION_ERROR",
+            "{status_word}: {}",
+            response.text
+        );
+    }
+}

@@ -1,8 +1,12 @@
 //! HubSpot's OAuth wire shapes (snake_case, as HubSpot sends them).
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+
+use crate::error::Category;
+
+/// The category (and so the HTTP status, 400) of every refused token request.
+const REFUSAL: Category = Category::ValidationError;
 
 /// The form of `POST /oauth/v1/token`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -89,7 +93,9 @@ pub struct RefreshTokenInfo {
 }
 
 /// The token endpoint's own error shape (api-reference §4.5): HubSpot's `status` word plus the
-/// RFC 6749 `error` and `error_description`.
+/// RFC 6749 `error` and `error_description`, and the `category` that HubSpot's OAuth `Error`
+/// schema requires beside `message` and `correlationId`. Every refusal is HubSpot's 400
+/// `VALIDATION_ERROR`; the `status` word says which check failed.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthError {
@@ -99,6 +105,8 @@ pub struct OAuthError {
     pub message: String,
     /// The request's correlation id.
     pub correlation_id: String,
+    /// HubSpot's error category: always `VALIDATION_ERROR`.
+    pub category: &'static str,
     /// RFC 6749 error code.
     #[serde(rename = "error")]
     pub error: &'static str,
@@ -117,6 +125,7 @@ impl OAuthError {
             error_description: message.clone(),
             message,
             correlation_id: crate::telemetry::correlation_id().to_string(),
+            category: REFUSAL.as_str(),
         }
     }
 }
@@ -125,6 +134,6 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         // HubSpot answers every refused token request with 400, invalid_client included.
         tracing::debug!(status = self.status, message = %self.message, "token request refused");
-        (StatusCode::BAD_REQUEST, axum::Json(self)).into_response()
+        (REFUSAL.status(), axum::Json(self)).into_response()
     }
 }
