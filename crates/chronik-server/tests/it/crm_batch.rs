@@ -561,3 +561,152 @@ async fn batch_bodies_without_inputs_are_400_naming_the_field() {
         assert_eq!(response.errors()[0]["code"], "REQUIRED", "{op}");
     }
 }
+
+#[tokio::test]
+async fn batch_create_and_update_answer_with_the_properties_written_for_every_type() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let schema = crm.new_car_schema().await;
+    let cars = schema["objectTypeId"].as_str().unwrap();
+    // (type, a create with a property not shown by default, that property, an update of it)
+    let cases = [
+        (
+            "contacts",
+            json!({ "email": "g@example.com", "jobtitle": "Gardener" }),
+            "jobtitle",
+            "Head Gardener",
+        ),
+        (
+            "companies",
+            json!({ "name": "Acme", "industry": "Tools" }),
+            "industry",
+            "Rockets",
+        ),
+        (
+            "deals",
+            json!({ "dealname": "D", "dealtype": "newbusiness" }),
+            "dealtype",
+            "existingbusiness",
+        ),
+        (
+            "tickets",
+            json!({ "subject": "S", "source_type": "EMAIL" }),
+            "source_type",
+            "PHONE",
+        ),
+        (cars, json!({ "vin": "V1", "year": "2019" }), "year", "2020"),
+    ];
+    for (t, create, name, next) in cases {
+        let created = crm
+            .batch(
+                t,
+                "create",
+                &json!({ "inputs": [{ "properties": create }] }),
+            )
+            .await;
+        created.assert_status(201);
+        let record = &created.body["results"][0];
+        for (sent, value) in create.as_object().unwrap() {
+            assert_eq!(record["properties"][sent], *value, "{t}.{sent}: {record}");
+        }
+        assert_eq!(record["properties"]["hs_object_id"], record["id"], "{t}");
+        let id = record["id"].as_str().unwrap();
+
+        let updated = crm
+            .batch(
+                t,
+                "update",
+                &json!({ "inputs": [{ "id": id, "properties": { name: next }, "objectWriteTraceId": "w-1" }] }),
+            )
+            .await;
+        updated.assert_status(200);
+        let record = &updated.body["results"][0];
+        assert_eq!(record["properties"][name], next, "{t}.{name}: {record}");
+        assert_eq!(record["objectWriteTraceId"], "w-1", "{t}");
+        // The defaults stay in the answer beside what was written.
+        let first_default = create.as_object().unwrap().keys().find(|k| *k != name);
+        let default = first_default.expect("each case has a default property");
+        assert_eq!(
+            record["properties"][default], create[default],
+            "{t}.{default}"
+        );
+    }
+}
+
+/// HubSpot's `StandardError` requires exactly these fields (CRM OpenAPI spec).
+const STANDARD_ERROR_KEYS: [&str; 6] = [
+    "category", "context", "errors", "links", "message", "status",
+];
+
+#[track_caller]
+fn assert_standard_errors(response: &TestResponse) {
+    response.assert_status(207);
+    let errors = response.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors[] in {}", response.text));
+    assert!(!errors.is_empty());
+    for e in errors {
+        assert_eq!(keys(e), STANDARD_ERROR_KEYS, "{e}");
+        assert_eq!(e["status"], "error", "{e}");
+        assert_eq!(e["links"], json!({}), "{e}");
+        assert!(e["errors"].is_array(), "{e}");
+        assert!(e["context"]["inputIndex"][0].is_string(), "{e}");
+        assert!(!e["message"].as_str().unwrap().is_empty(), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn every_error_of_a_207_has_hubspots_standard_error_fields_links_included() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let taken = crm
+        .create_id("contacts", json!({ "email": "taken@example.com" }))
+        .await;
+
+    // Create: a validation error (with errors[]) and a conflict (without).
+    let created = crm
+        .batch(
+            "contacts",
+            "create",
+            &inputs(&[
+                json!({ "email": "ok@example.com" }),
+                json!({ "nope": "x" }),
+                json!({ "email": "TAKEN@example.com" }),
+            ]),
+        )
+        .await;
+    assert_standard_errors(&created);
+    assert_eq!(
+        created.body["errors"][0]["errors"][0]["in"],
+        "inputs[1].properties.nope"
+    );
+    assert_eq!(created.body["errors"][1]["category"], "CONFLICT");
+    assert_eq!(created.body["errors"][1]["errors"], json!([]));
+
+    // Read: a missing id.
+    let read = crm
+        .batch(
+            "contacts",
+            "read",
+            &json!({ "inputs": [{ "id": taken }, { "id": "999999" }], "properties": [] }),
+        )
+        .await;
+    assert_standard_errors(&read);
+    assert_eq!(read.body["errors"][0]["category"], "OBJECT_NOT_FOUND");
+    assert_eq!(read.body["errors"][0]["context"]["id"], json!(["999999"]));
+
+    // Update: a missing id and an input without one.
+    let updated = crm
+        .batch(
+            "contacts",
+            "update",
+            &json!({ "inputs": [
+                { "id": taken, "properties": { "firstname": "T" } },
+                { "id": "999999", "properties": {} },
+                { "properties": {} },
+            ]}),
+        )
+        .await;
+    assert_standard_errors(&updated);
+    assert_eq!(updated.body["numErrors"], 2);
+}

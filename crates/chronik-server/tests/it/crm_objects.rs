@@ -69,7 +69,7 @@ async fn create_returns_201_with_hubspots_record_shape_for_every_standard_type()
     let cases = [
         (
             "contacts",
-            json!({ "email": "ada@example.com", "firstname": "Ada", "phone": "+1 555" }),
+            json!({ "email": "ada@example.com", "firstname": "Ada", "phone": "+1 555", "jobtitle": "Gardener" }),
             "lastmodifieddate",
             vec![
                 ("email", Some("ada@example.com")),
@@ -97,7 +97,7 @@ async fn create_returns_201_with_hubspots_record_shape_for_every_standard_type()
         ),
         (
             "tickets",
-            json!({ "subject": "Printer on fire", "hs_pipeline": "0", "hs_pipeline_stage": "1", "hs_ticket_priority": "HIGH" }),
+            json!({ "subject": "Printer on fire", "hs_pipeline": "0", "hs_pipeline_stage": "1", "hs_ticket_priority": "HIGH", "source_type": "EMAIL" }),
             "hs_lastmodifieddate",
             vec![
                 ("subject", Some("Printer on fire")),
@@ -110,27 +110,66 @@ async fn create_returns_201_with_hubspots_record_shape_for_every_standard_type()
         ),
     ];
     for (t, props, modified, shown) in cases {
-        let created = crm.create(t, props).await;
+        let created = crm.create(t, props.clone()).await;
         created.assert_status(201).assert_json_content_type();
         assert_record_shape(&created.body, "createdate", modified);
         assert_eq!(created.body["createdAt"], created.body["updatedAt"], "{t}");
+        // The defaults, the system properties and every property just written (B1: HubSpot
+        // answers a create with the values it stored, not only the defaults).
         let mut expected: Vec<&str> = shown.iter().map(|(n, _)| *n).collect();
         expected.extend(["hs_object_id", "createdate", modified]);
+        expected.extend(props.as_object().unwrap().keys().map(String::as_str));
         expected.sort_unstable();
+        expected.dedup();
         assert_eq!(keys(&created.body["properties"]), expected, "{t}");
-        for (name, value) in shown {
+        for (name, value) in &shown {
             assert_eq!(
                 created.body["properties"][name].as_str(),
-                value,
+                *value,
                 "{t}.{name}"
             );
         }
+        for (name, sent) in props.as_object().unwrap() {
+            let sent = sent
+                .as_str()
+                .map_or_else(|| sent.to_string(), str::to_owned);
+            assert_eq!(created.body["properties"][name], sent, "{t}.{name}");
+        }
 
-        // Read back, it is the same record.
+        // Read back, it is the same record; a plain GET shows only the defaults, and asking
+        // for the written properties shows the values the create answered with.
         let id = created.str("id");
         let read = crm.get(t, id, "").await;
         read.assert_status(200);
-        assert_eq!(read.body, created.body, "{t}");
+        let mut defaults_only = created.body.clone();
+        let written_only: Vec<&String> = props
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|name| !shown.iter().any(|(n, _)| *n == name.as_str()))
+            .collect();
+        for name in &written_only {
+            defaults_only["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove(name.as_str());
+        }
+        assert_eq!(read.body, defaults_only, "{t}");
+        let names: Vec<&str> = props
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let asked = crm
+            .get(t, id, &format!("?properties={}", names.join(",")))
+            .await;
+        for name in names {
+            assert_eq!(
+                asked.body["properties"][name], created.body["properties"][name],
+                "{t}.{name}"
+            );
+        }
     }
 }
 
@@ -987,9 +1026,26 @@ async fn custom_objects_are_served_by_type_id_and_by_fully_qualified_name() {
         .await;
     created.assert_status(201);
     assert_record_shape(&created.body, "hs_createdate", "hs_lastmodifieddate");
-    // The display properties are shown by default, the others only when asked for.
+    // The create answers with everything it wrote ...
     assert_eq!(
         keys(&created.body["properties"]),
+        [
+            "color",
+            "hs_createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "model",
+            "vin",
+            "year"
+        ]
+    );
+    assert_eq!(created.body["properties"]["year"], "2019");
+    assert_eq!(created.body["properties"]["color"], "red");
+    let id = created.str("id");
+    // ... while reads show the display properties by default, the others only when asked for.
+    let plain = crm.get(type_id, id, "").await;
+    assert_eq!(
+        keys(&plain.body["properties"]),
         [
             "hs_createdate",
             "hs_lastmodifieddate",
@@ -998,7 +1054,6 @@ async fn custom_objects_are_served_by_type_id_and_by_fully_qualified_name() {
             "vin"
         ]
     );
-    let id = created.str("id");
 
     for segment in [type_id, fqn.as_str(), "cars"] {
         let read = crm.get(segment, id, "?properties=year,color").await;
@@ -1014,6 +1069,9 @@ async fn custom_objects_are_served_by_type_id_and_by_fully_qualified_name() {
         .update(&fqn, id, "", json!({ "color": "blue", "year": "2020" }))
         .await;
     updated.assert_status(200);
+    assert_eq!(updated.body["properties"]["color"], "blue");
+    assert_eq!(updated.body["properties"]["year"], "2020");
+    assert_eq!(updated.body["properties"]["model"], "Golf", "defaults stay");
     let listed = crm.list(type_id, "?properties=color").await;
     assert_eq!(result_values(&listed.body, "color"), [Some("blue".into())]);
 
@@ -1276,4 +1334,255 @@ async fn each_object_type_needs_its_own_read_or_write_scope() {
         .send(app.request(Method::GET, "/crm/v3/objects/contacts"))
         .await;
     anonymous.assert_api_error(401, "INVALID_AUTHENTICATION");
+}
+
+#[tokio::test]
+async fn update_answers_with_the_properties_it_wrote_and_the_defaults() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let id = crm
+        .create_id(
+            "contacts",
+            json!({ "email": "ada@example.com", "company": "Analytical Engines" }),
+        )
+        .await;
+
+    let updated = crm
+        .call(
+            Method::PATCH,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            Some(&json!({
+                "properties": { "jobtitle": "Gardener", "company": "" },
+                "objectWriteTraceId": "trace-1",
+            })),
+        )
+        .await;
+    updated.assert_status(200);
+    assert_eq!(updated.body["objectWriteTraceId"], "trace-1", "echoed");
+    let mut shape = updated.body.clone();
+    shape.as_object_mut().unwrap().remove("objectWriteTraceId");
+    assert_record_shape(&shape, "createdate", "lastmodifieddate");
+    assert_eq!(
+        keys(&updated.body["properties"]),
+        [
+            "company",
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "jobtitle",
+            "lastmodifieddate",
+            "lastname"
+        ],
+        "the defaults plus what the update wrote, the cleared property included"
+    );
+    let properties = &updated.body["properties"];
+    assert_eq!(properties["jobtitle"], "Gardener");
+    assert_eq!(properties["company"], Value::Null, "cleared");
+    assert_eq!(properties["email"], "ada@example.com", "untouched default");
+
+    // The same for companies, deals, tickets and custom objects.
+    let schema = crm.new_car_schema().await;
+    let cars = schema["objectTypeId"].as_str().unwrap();
+    for (t, create, update, name) in [
+        (
+            "companies",
+            json!({ "name": "Acme" }),
+            json!({ "industry": "Gardening" }),
+            "industry",
+        ),
+        (
+            "deals",
+            json!({ "dealname": "D" }),
+            json!({ "dealtype": "newbusiness" }),
+            "dealtype",
+        ),
+        (
+            "tickets",
+            json!({ "subject": "S" }),
+            json!({ "source_type": "PHONE" }),
+            "source_type",
+        ),
+        (
+            cars,
+            json!({ "vin": "V1" }),
+            json!({ "year": "2021" }),
+            "year",
+        ),
+    ] {
+        let created = crm.create(t, create).await;
+        created.assert_status(201);
+        assert_eq!(
+            created.body["properties"].get(name),
+            None,
+            "{t}: not written yet"
+        );
+        let id = created.str("id");
+        let updated = crm.update(t, id, "", update.clone()).await;
+        updated.assert_status(200);
+        assert_eq!(updated.body["properties"][name], update[name], "{t}.{name}");
+    }
+}
+
+/// Asserts that every string in `value` that looks like a date-time is HubSpot's
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, and returns how many there were.
+#[track_caller]
+pub fn assert_millisecond_timestamps(value: &Value, what: &str) -> usize {
+    fn walk(value: &Value, path: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(s) => {
+                let b = s.as_bytes();
+                if b.len() >= 11 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' {
+                    found.push((path.to_owned(), s.clone()));
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, &format!("{path}.{k}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, "", &mut found);
+    assert!(!found.is_empty(), "{what}: no timestamps in {value}");
+    for (path, text) in &found {
+        let well_formed = text.len() == 24
+            && text.ends_with('Z')
+            && text.as_bytes()[19] == b'.'
+            && text[20..23].bytes().all(|c| c.is_ascii_digit())
+            && DateTime::parse_from_rfc3339(text).is_ok();
+        assert!(
+            well_formed,
+            "{what}{path} = {text:?} is not HubSpot's 2026-12-04T03:44:12.000Z"
+        );
+    }
+    found.len()
+}
+
+#[tokio::test]
+async fn every_timestamp_the_server_writes_has_exactly_three_fraction_digits() {
+    let app = TestApp::spawn().await;
+    let crm = Crm::new(&app).await;
+    let events = crm
+        .token_with(&[
+            "analytics.behavioral_events.send",
+            "behavioral_events.event_definitions.read_write",
+        ])
+        .await;
+
+    // Admin: accounts, apps, private apps.
+    let account = app.create_account(&json!({ "name": "Clock" })).await;
+    account.assert_status(201);
+    assert_millisecond_timestamps(&account.body, "account");
+    let listed = app.list_accounts().await;
+    assert_millisecond_timestamps(&listed.body, "accounts");
+    let created_app = app.create_app(&json!({ "name": "Clock app" })).await;
+    assert_millisecond_timestamps(&created_app.body, "app");
+    let private = app
+        .create_private_app(crm.portal_id, &json!({ "name": "p", "scopes": [] }))
+        .await;
+    assert_millisecond_timestamps(&private.body, "private app");
+
+    // Records: create (the instant is the one just taken, so it has sub-millisecond digits
+    // unless cut), get, history, update, list, search and the batch envelope.
+    let created = crm
+        .create(
+            "contacts",
+            json!({ "email": "t@example.com", "jobtitle": "A" }),
+        )
+        .await;
+    created.assert_status(201);
+    assert_millisecond_timestamps(&created.body, "create");
+    let id = created.str("id");
+    let updated = crm
+        .update("contacts", id, "", json!({ "jobtitle": "B" }))
+        .await;
+    assert_millisecond_timestamps(&updated.body, "update");
+    let read = crm
+        .get("contacts", id, "?propertiesWithHistory=jobtitle")
+        .await;
+    assert_eq!(
+        read.body["createdAt"], created.body["createdAt"],
+        "the same instant"
+    );
+    assert!(
+        assert_millisecond_timestamps(&read.body["propertiesWithHistory"], "history") == 2,
+        "{}",
+        read.text
+    );
+    assert_millisecond_timestamps(&crm.list("contacts", "").await.body, "list");
+    assert_millisecond_timestamps(&crm.search("contacts", &json!({})).await.body, "search");
+    let batch = crm
+        .batch(
+            "contacts",
+            "create",
+            &json!({ "inputs": [{ "properties": { "email": "u@example.com" } }, { "properties": { "nope": "x" } }] }),
+        )
+        .await;
+    batch.assert_status(207);
+    assert_millisecond_timestamps(&batch.body, "batch");
+    crm.archive("contacts", id).await.assert_status(204);
+    let archived = crm.get("contacts", id, "?archived=true").await;
+    assert!(archived.body["archivedAt"].is_string(), "{}", archived.text);
+    assert_millisecond_timestamps(&archived.body, "archived");
+
+    // Properties and schemas.
+    let property = crm
+        .create_property(
+            "contacts",
+            &json!({ "name": "shoe_size", "label": "Shoe size", "type": "number", "fieldType": "number", "groupName": "g" }),
+        )
+        .await;
+    property.assert_status(201);
+    assert_millisecond_timestamps(&property.body, "property");
+    assert_millisecond_timestamps(
+        &crm.get_property("contacts", "shoe_size").await.body,
+        "property read",
+    );
+    let schema = crm.new_car_schema().await;
+    assert_millisecond_timestamps(&schema, "schema");
+    assert_millisecond_timestamps(&schema["associations"], "schema associations");
+
+    // Custom event definitions and completions (a whole second keeps its ".000").
+    let definition = events
+        .call(
+            Method::POST,
+            "/events/v3/event-definitions",
+            Some(&json!({ "label": "Tick", "name": "tick", "propertyDefinitions": [] })),
+        )
+        .await;
+    definition.assert_status(201);
+    assert_millisecond_timestamps(&definition.body, "definition");
+    let fqn = definition.str("fullyQualifiedName").to_owned();
+    let contact = crm
+        .create_id("contacts", json!({ "email": "e@example.com" }))
+        .await;
+    events
+        .call(
+            Method::POST,
+            "/events/v3/send",
+            Some(&json!({ "eventName": fqn, "objectId": contact, "occurredAt": "2026-12-04T03:44:12Z" })),
+        )
+        .await
+        .assert_status(204);
+    let completions = events
+        .call(
+            Method::GET,
+            &format!("/events/v3/events/?eventType={fqn}"),
+            None,
+        )
+        .await;
+    completions.assert_status(200);
+    assert_eq!(
+        completions.body["results"][0]["occurredAt"], "2026-12-04T03:44:12.000Z",
+        "{}",
+        completions.text
+    );
 }

@@ -20,6 +20,7 @@ pub struct AccountOut {
     /// Display name.
     pub name: String,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,6 +57,7 @@ pub struct PrivateAppOut {
     /// Its Bearer token. Not retrievable later.
     pub token: String,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -82,6 +84,7 @@ pub struct AppOut {
     /// The OAuth client secret.
     pub client_secret: String,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
 }
 

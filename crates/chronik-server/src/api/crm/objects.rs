@@ -35,6 +35,26 @@ impl View {
             with_history: q.list("propertiesWithHistory"),
         }
     }
+
+    /// What a create or an update answers with, as HubSpot does: the type's default
+    /// properties plus every property the input wrote (set or cleared), so a client sees the
+    /// values it just sent without reading the record again.
+    fn written(t: &ResolvedType, changes: &PropertyChanges) -> View {
+        let mut properties: Vec<String> = t
+            .properties
+            .iter()
+            .filter(|d| d.returned_by_default)
+            .map(|d| d.name.clone())
+            .collect();
+        properties.extend(changes.set.keys().cloned());
+        properties.extend(changes.clear.iter().cloned());
+        properties.sort();
+        properties.dedup();
+        View {
+            properties,
+            with_history: Vec::new(),
+        }
+    }
 }
 
 /// Shapes a stored record as `SimplePublicObject`.
@@ -87,6 +107,14 @@ pub(super) async fn render(
         archived_at: o.archived_at,
         object_write_trace_id: None,
     })
+}
+
+/// How one input of a write batch is answered once stored: its index in `inputs`, the
+/// `objectWriteTraceId` it sent, and the properties its answer shows.
+struct Answer {
+    index: usize,
+    trace: Option<String>,
+    view: View,
 }
 
 /// The checked change of one input: what to store and which unique values it claims.
@@ -272,6 +300,7 @@ fn item_error(index: usize, e: ApiError) -> StandardError {
         message: e.message,
         context,
         errors: e.errors,
+        links: BTreeMap::new(),
     }
 }
 
@@ -323,6 +352,7 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<SimplePublicObject>), ApiError> {
     let t = resolve_objects(&state, &caller, &object_type, Access::Write).await?;
     let checked = check_input(&t, "", &mut input, true).map_err(invalid_properties)?;
+    let view = View::written(&t, &checked.changes);
     let mut results = state
         .store
         .create_objects(
@@ -339,7 +369,7 @@ pub async fn create(
         .pop()
         .ok_or_else(|| ApiError::internal(&"the store returned no result"))?;
     let stored = stored.map_err(|e| store_item_error(&t, None, e))?;
-    let mut out = render(&state, &caller, &t, stored, &View::default()).await?;
+    let mut out = render(&state, &caller, &t, stored, &view).await?;
     out.object_write_trace_id = input.object_write_trace_id;
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
@@ -393,6 +423,7 @@ pub async fn update(
     let t = resolve_objects(&state, &caller, &object_type, Access::Write).await?;
     let by = id_property(&t, query.first("idProperty"))?;
     let checked = check_input(&t, "", &mut input, false).map_err(invalid_properties)?;
+    let view = View::written(&t, &checked.changes);
     let found = lookup(
         &state,
         &caller,
@@ -421,9 +452,9 @@ pub async fn update(
         .pop()
         .ok_or_else(|| ApiError::internal(&"the store returned no result"))?
         .map_err(|e| store_item_error(&t, Some(&object_id), e))?;
-    Ok(axum::Json(
-        render(&state, &caller, &t, stored, &View::default()).await?,
-    ))
+    let mut out = render(&state, &caller, &t, stored, &view).await?;
+    out.object_write_trace_id = input.object_write_trace_id;
+    Ok(axum::Json(out))
 }
 
 /// Archives a record (HubSpot's delete): it leaves lists and searches and frees its unique
@@ -526,8 +557,11 @@ pub async fn batch_create(
     for (i, mut input) in batch.inputs.into_iter().enumerate() {
         match check_input(&t, &format!("inputs[{i}]."), &mut input, true) {
             Ok(c) => valid.push((
-                i,
-                input.object_write_trace_id,
+                Answer {
+                    index: i,
+                    trace: input.object_write_trace_id,
+                    view: View::written(&t, &c.changes),
+                },
                 NewObject {
                     properties: c.changes.set,
                     unique: c.unique,
@@ -538,7 +572,7 @@ pub async fn batch_create(
     }
     // Two inputs of one batch claiming the same unique value: the first one keeps it.
     let mut claimed: BTreeMap<UniqueValue, usize> = BTreeMap::new();
-    valid.retain(|(i, _, o)| {
+    valid.retain(|(Answer { index: i, .. }, o)| {
         for u in &o.unique {
             if let Some(first) = claimed.get(u) {
                 errors.push(item_error(
@@ -560,10 +594,7 @@ pub async fn batch_create(
         }
         true
     });
-    let (meta, inputs): (Vec<(usize, Option<String>)>, Vec<NewObject>) = valid
-        .into_iter()
-        .map(|(i, trace, o)| ((i, trace), o))
-        .unzip();
+    let (answers, inputs): (Vec<Answer>, Vec<NewObject>) = valid.into_iter().unzip();
     let stored = if inputs.is_empty() {
         Vec::new()
     } else {
@@ -573,14 +604,14 @@ pub async fn batch_create(
             .await?
     };
     let mut results = Vec::new();
-    for ((i, trace), r) in meta.into_iter().zip(stored) {
+    for (a, r) in answers.into_iter().zip(stored) {
         match r {
             Ok(o) => {
-                let mut out = render(&state, &caller, &t, o, &View::default()).await?;
-                out.object_write_trace_id = trace;
+                let mut out = render(&state, &caller, &t, o, &a.view).await?;
+                out.object_write_trace_id = a.trace;
                 results.push(out);
             }
-            Err(e) => errors.push(item_error(i, store_item_error(&t, None, e))),
+            Err(e) => errors.push(item_error(a.index, store_item_error(&t, None, e))),
         }
     }
     Ok(batch_response(
@@ -681,7 +712,14 @@ pub async fn batch_update(
             errors.push(item_error(i, object_not_found(&raw_id)));
             continue;
         };
-        indexes.push((i, raw_id));
+        indexes.push((
+            Answer {
+                index: i,
+                trace: input.object_write_trace_id.take(),
+                view: View::written(&t, &checked.changes),
+            },
+            raw_id,
+        ));
         updates.push(ObjectUpdate {
             id: current.id,
             set: checked.changes.set,
@@ -699,10 +737,14 @@ pub async fn batch_update(
             .await?
     };
     let mut results = Vec::new();
-    for ((i, raw_id), r) in indexes.into_iter().zip(stored) {
+    for ((a, raw_id), r) in indexes.into_iter().zip(stored) {
         match r {
-            Ok(o) => results.push(render(&state, &caller, &t, o, &View::default()).await?),
-            Err(e) => errors.push(item_error(i, store_item_error(&t, Some(&raw_id), e))),
+            Ok(o) => {
+                let mut out = render(&state, &caller, &t, o, &a.view).await?;
+                out.object_write_trace_id = a.trace;
+                results.push(out);
+            }
+            Err(e) => errors.push(item_error(a.index, store_item_error(&t, Some(&raw_id), e))),
         }
     }
     Ok(batch_response(results, errors, StatusCode::OK, started))

@@ -107,6 +107,7 @@ pub struct ValueWithTimestamp {
     /// The value then.
     pub value: String,
     /// When it was set.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub timestamp: DateTime<Utc>,
     /// Always `API`.
     pub source_type: &'static str,
@@ -124,13 +125,18 @@ pub struct SimplePublicObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties_with_history: Option<BTreeMap<String, Vec<ValueWithTimestamp>>>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
     /// Whether archived.
     pub archived: bool,
     /// When archived.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "crate::timestamp::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub archived_at: Option<DateTime<Utc>>,
     /// Echoed from the input.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +181,9 @@ pub struct SearchPage {
     pub paging: Option<ForwardPaging>,
 }
 
-/// `StandardError`: one failed item of a batch.
+/// `StandardError`: one failed item of a batch. HubSpot's CRM spec requires `status`,
+/// `category`, `message`, `context`, `errors` and `links`, so all are always sent (`links` as
+/// `{}` when there are none).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StandardError {
@@ -187,8 +195,10 @@ pub struct StandardError {
     pub message: String,
     /// `inputIndex` (and `id`s where known).
     pub context: BTreeMap<String, Vec<String>>,
-    /// Per-field problems.
+    /// Per-field problems (`[]` when none).
     pub errors: Vec<ErrorDetail>,
+    /// Documentation links by name (`{}`: Chronik has none to offer).
+    pub links: BTreeMap<String, String>,
 }
 
 /// `BatchResponseSimplePublicObject` / `...WithErrors`.
@@ -206,8 +216,10 @@ pub struct BatchResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<StandardError>>,
     /// When the batch started.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub started_at: DateTime<Utc>,
     /// When it finished.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub completed_at: DateTime<Utc>,
 }
 
@@ -418,15 +430,24 @@ pub struct Property {
     /// On forms.
     pub form_field: bool,
     /// Creation time (custom properties).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "crate::timestamp::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<DateTime<Utc>>,
     /// Last change (custom properties).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "crate::timestamp::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_at: Option<DateTime<Utc>>,
     /// Whether archived.
     pub archived: bool,
     /// When archived.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "crate::timestamp::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub archived_at: Option<DateTime<Utc>>,
 }
 
@@ -523,8 +544,10 @@ pub struct AssociationDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -563,8 +586,10 @@ pub struct ObjectSchema {
     /// Whether archived.
     pub archived: bool,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -180,8 +180,10 @@ pub struct ExternalBehavioralEventTypeDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_matching_id: Option<ExternalObjectResolutionMapping>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
