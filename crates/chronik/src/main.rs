@@ -10,9 +10,12 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-/// A self-hosted, HubSpot-wire-compatible server for customer events and CRM record timelines.
+// The doc comment below, not the package description, is the help's first line, so it stays next
+// to the list of subcommands it names (tests/cli/help.rs checks both).
+/// Chronik, a self-hosted server that speaks HubSpot's event and CRM APIs: `serve` runs it; `admin`,
+/// `project` and `send` work with a running one.
 #[derive(Debug, Parser)]
-#[command(name = "chronik", version, about)]
+#[command(name = "chronik", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod help;
 mod project;
 mod send;
 mod serve;
