@@ -10,7 +10,8 @@ Backends:
   `?options=-c%20search_path%3D<schema>`; sqlx passes `options` on as PostgreSQL's startup
   `options` parameter (libpq's syntax), so every unqualified table, `schema_migrations`
   included, lands in that schema. `PgSchema.tables()` lets a caller check that it did.
-  Without the variable the PostgreSQL half skips, and under `CI=true` it fails instead.
+  Without the variable the PostgreSQL half skips, and under CI it fails instead (`CI` set to
+  `true`, `1` or `yes`, in any case: the rule of the Rust tests, `crates/chronik-test-macros`).
 """
 
 from __future__ import annotations

@@ -863,10 +863,9 @@ async fn provisioning_story_on_sqlite() {
     provisioning_story(&TestApp::spawn().await).await;
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn provisioning_story_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres("admin::provisioning_story_on_postgres").await else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("admin::provisioning_story_on_postgres").await;
     provisioning_story(&app).await;
 }

@@ -942,11 +942,10 @@ async fn two_concurrent_creates_of_one_email_yield_one_contact_and_one_409_on_sq
     race_one_email(&crm, &crm).await;
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_creates_of_one_email_on_two_postgres_nodes_yield_one_contact() {
-    let Some(pg) = PgSchema::fresh("crm_objects::two_concurrent_creates_on_two_nodes").await else {
-        return;
-    };
+    let pg = PgSchema::fresh("crm_objects::two_concurrent_creates_on_two_nodes").await;
     let node_a = TestApp::spawn_on_postgres(&pg, |_| {}).await;
     let node_b = TestApp::spawn_on_postgres(&pg, |_| {}).await;
     let a = Crm::new(&node_a).await;

@@ -573,12 +573,10 @@ async fn deleted_names_are_never_reused() {
     lifecycle(&app).await;
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn deleted_names_are_never_reused_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres("deleted_names_are_never_reused_on_postgres").await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("deleted_names_are_never_reused_on_postgres").await;
     lifecycle(&app).await;
 }
 
@@ -1092,12 +1090,10 @@ async fn accounts_cannot_see_or_change_each_others_definitions() {
     assert_ne!(read.body["id"], theirs["id"]);
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn definitions_and_properties_work_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres("definitions_and_properties_work_on_postgres").await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("definitions_and_properties_work_on_postgres").await;
     let c = client(&app).await;
     new_definition(&c, &login()).await;
     new_definition(&c, &json!({ "label": "a_b" })).await;
@@ -1123,11 +1119,10 @@ async fn definitions_and_properties_work_on_postgres() {
     assert!(!property_names(&read.body).contains(&"plan"));
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn the_quota_holds_on_postgres() {
-    let Some(pg) = crate::helpers::PgSchema::fresh("the_quota_holds_on_postgres").await else {
-        return;
-    };
+    let pg = crate::helpers::PgSchema::fresh("the_quota_holds_on_postgres").await;
     let app = TestApp::spawn_on_postgres(&pg, |config| config.max_event_definitions = 2).await;
     let c = client(&app).await;
     new_definition(&c, &json!({ "label": "one" })).await;
@@ -1168,9 +1163,14 @@ async fn concurrent_property_adds(app: &TestApp) {
 #[tokio::test]
 async fn concurrent_property_changes_are_never_lost() {
     concurrent_property_adds(&TestApp::spawn().await).await;
-    if let Some(app) = TestApp::spawn_postgres("concurrent_property_changes_are_never_lost").await {
-        concurrent_property_adds(&app).await;
-    }
+}
+
+#[chronik_test_macros::postgres]
+#[tokio::test]
+async fn concurrent_property_changes_are_never_lost_on_postgres() {
+    let app =
+        TestApp::spawn_postgres("concurrent_property_changes_are_never_lost_on_postgres").await;
+    concurrent_property_adds(&app).await;
 }
 
 #[tokio::test]

@@ -615,11 +615,10 @@ async fn malformed_bodies_are_refused_with_the_field_named() {
     r.assert_api_error(400, "VALIDATION_ERROR");
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn postgres_sends_and_reads_back() {
-    let Some(app) = TestApp::spawn_postgres("postgres_sends_and_reads_back").await else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("postgres_sends_and_reads_back").await;
     let (c, fqn, contact) = setup(&app).await;
     let inputs: Vec<Value> = (0..20)
         .map(|i| json!({"eventName": fqn, "objectId": contact, "uuid": format!("pg-{i}"), "occurredAt": 1_700_000_000_000_i64 + i}))
@@ -648,14 +647,12 @@ async fn postgres_sends_and_reads_back() {
 /// On PostgreSQL the server stores concurrent single sends of an account together; each send
 /// still gets the answer it would get alone: repeats of a uuid store it once, a missing record
 /// refuses only its own send, and the monthly quota stores exactly as many as it allows.
+#[chronik_test_macros::postgres]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_single_sends_on_postgres_get_their_own_answers() {
-    let Some(pg) =
+    let pg =
         PgSchema::fresh("events_send::concurrent_single_sends_on_postgres_get_their_own_answers")
-            .await
-    else {
-        return;
-    };
+            .await;
     let app = TestApp::spawn_on_postgres(&pg, |config| config.max_monthly_completions = 250).await;
     let (c, fqn, contact) = setup(&app).await;
     let input =

@@ -4,8 +4,10 @@
 //! The listener is bound before the server is spawned, so a request sent right after
 //! [`TestApp::spawn`] returns waits in the accept queue instead of racing the startup; no test
 //! sleeps for the server to come up. SQLite lives in a temp dir that dies with the `TestApp`;
-//! [`PgSchema`] gives PostgreSQL tests a fresh schema of `CHRONIK_TEST_DATABASE_URL`. Logs stay
-//! silent unless `TEST_LOG` is set.
+//! [`PgSchema`] gives PostgreSQL tests a fresh schema of `CHRONIK_TEST_DATABASE_URL`; those tests
+//! carry `#[chronik_test_macros::postgres]`, which builds them `#[ignore]`d without the URL
+//! (outside CI), so `cargo test` reports them `ignored` rather than `ok`. Logs stay silent unless
+//! `TEST_LOG` is set.
 
 use std::str::FromStr;
 use std::sync::{Arc, Once};
@@ -62,16 +64,17 @@ pub struct PgSchema {
 }
 
 impl PgSchema {
-    /// Creates a fresh schema, or returns `None` (the caller skips) when no database is
-    /// configured. Under `CI=true` a missing URL fails the test instead.
-    pub async fn fresh(test: &str) -> Option<Arc<PgSchema>> {
-        let Ok(url) = std::env::var("CHRONIK_TEST_DATABASE_URL") else {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CHRONIK_TEST_DATABASE_URL is not set; under CI=true the PostgreSQL tests must run ({test})");
-            }
-            eprintln!("skipped {test}: CHRONIK_TEST_DATABASE_URL is not set");
-            return None;
-        };
+    /// Creates a fresh schema. A test that calls this carries `#[chronik_test_macros::postgres]`
+    /// and so runs only when it was built with the URL (or under CI, or asked for with
+    /// `--ignored`): a missing URL here fails it.
+    pub async fn fresh(test: &str) -> Arc<PgSchema> {
+        let url = std::env::var("CHRONIK_TEST_DATABASE_URL").unwrap_or_default();
+        if url.trim().is_empty() {
+            panic!(
+                "{test}: CHRONIK_TEST_DATABASE_URL is not set, and this PostgreSQL test was built \
+                 to run (the URL or CI was set when it was built, or --ignored asked for it)"
+            );
+        }
         let base = PgConnectOptions::from_str(&url).expect("CHRONIK_TEST_DATABASE_URL parses");
         let schema = format!("t_{}", Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect_with(&base)
@@ -85,7 +88,7 @@ impl PgSchema {
         // connection of the server under test starts with this search_path.
         let separator = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-        Some(Arc::new(PgSchema { base, schema, url }))
+        Arc::new(PgSchema { base, schema, url })
     }
 }
 
@@ -321,10 +324,10 @@ impl TestApp {
         Self::start(Some(pg.clone()), configure).await
     }
 
-    /// A server on a fresh PostgreSQL schema, or `None` (skipped) without a test database.
-    pub async fn spawn_postgres(test: &str) -> Option<TestApp> {
-        let pg = PgSchema::fresh(test).await?;
-        Some(Self::spawn_on_postgres(&pg, |_| {}).await)
+    /// A server on a fresh PostgreSQL schema (see [`PgSchema::fresh`]).
+    pub async fn spawn_postgres(test: &str) -> TestApp {
+        let pg = PgSchema::fresh(test).await;
+        Self::spawn_on_postgres(&pg, |_| {}).await
     }
 
     async fn start(

@@ -1,6 +1,7 @@
 //! Two Chronik nodes on one PostgreSQL database: what one node does, the other sees at once,
 //! and races between them are decided by the database, never by either node alone.
-//! Skipped (with a note) without `CHRONIK_TEST_DATABASE_URL`; under `CI=true` that fails.
+//! Ignored (`#[chronik_test_macros::postgres]`) when built without `CHRONIK_TEST_DATABASE_URL`;
+//! under CI that fails instead.
 
 use reqwest::Method;
 use serde_json::json;
@@ -14,19 +15,18 @@ use crate::helpers::{PgSchema, TestApp};
 /// Races per test: each is one chance for both nodes to interleave inside the same statement.
 const RACES: usize = 8;
 
-/// Two nodes on one fresh schema, or `None` (skipped).
-async fn two_nodes(test: &str) -> Option<(TestApp, TestApp)> {
-    let pg = PgSchema::fresh(test).await?;
+/// Two nodes on one fresh schema.
+async fn two_nodes(test: &str) -> (TestApp, TestApp) {
+    let pg = PgSchema::fresh(test).await;
     let a = TestApp::spawn_on_postgres(&pg, |_| {}).await;
     let b = TestApp::spawn_on_postgres(&pg, |_| {}).await;
-    Some((a, b))
+    (a, b)
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_code_redeemed_on_both_nodes_at_once_is_exchanged_exactly_once() {
-    let Some((a, b)) = two_nodes("multinode::authorization_code_redeemed_once").await else {
-        return;
-    };
+    let (a, b) = two_nodes("multinode::authorization_code_redeemed_once").await;
     let portal_id = a.new_account("Acme").await;
     let creds = a.new_app("App").await;
     let redirect = "https://app.example/cb";
@@ -66,11 +66,10 @@ async fn authorization_code_redeemed_on_both_nodes_at_once_is_exchanged_exactly_
     }
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn refresh_token_revoked_on_one_node_is_refused_by_the_other() {
-    let Some((a, b)) = two_nodes("multinode::refresh_token_revoked_on_one_node").await else {
-        return;
-    };
+    let (a, b) = two_nodes("multinode::refresh_token_revoked_on_one_node").await;
     let portal_id = a.new_account("Acme").await;
     let creds = a.new_app("App").await;
     let tokens = a.new_install(&creds, portal_id, &["oauth"]).await;
@@ -116,11 +115,10 @@ async fn refresh_token_revoked_on_one_node_is_refused_by_the_other() {
         .assert_api_error(404, "OBJECT_NOT_FOUND");
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitor_linked_on_both_nodes_at_once_creates_one_contact() {
-    let Some((a, b)) = two_nodes("multinode::visitor_linked_on_both_nodes").await else {
-        return;
-    };
+    let (a, b) = two_nodes("multinode::visitor_linked_on_both_nodes").await;
     let portal_id = a.new_account("Acme").await;
 
     for race in 0..RACES {
@@ -159,11 +157,10 @@ async fn visitor_linked_on_both_nodes_at_once_creates_one_contact() {
 /// A node keeps the grants and definitions its sends were checked against; a change made on
 /// the other node still holds for its very next send: a deleted property, a deleted definition
 /// and a revoked token are refused there at once, and nothing is stored under the old ones.
+#[chronik_test_macros::postgres]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_changed_on_one_node_hold_at_once_for_sends_on_the_other() {
-    let Some((a, b)) = two_nodes("multinode::settings_changed_hold_for_sends").await else {
-        return;
-    };
+    let (a, b) = two_nodes("multinode::settings_changed_hold_for_sends").await;
     let on_a = events_client(&a).await;
     let on_b = Crm {
         app: &b,

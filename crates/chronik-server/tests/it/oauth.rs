@@ -78,13 +78,11 @@ async fn authorization_code_is_exchanged_once_for_working_tokens() {
     authorization_code_story(&app).await;
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn authorization_code_is_exchanged_once_for_working_tokens_on_postgres() {
-    let Some(app) =
-        TestApp::spawn_postgres("oauth::authorization_code_is_exchanged_once_on_postgres").await
-    else {
-        return;
-    };
+    let app =
+        TestApp::spawn_postgres("oauth::authorization_code_is_exchanged_once_on_postgres").await;
     authorization_code_story(&app).await;
 }
 

@@ -94,12 +94,10 @@ async fn health_reports_ok_and_the_sqlite_backend() {
     );
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn health_reports_ok_and_the_postgres_backend() {
-    let Some(app) = TestApp::spawn_postgres("ops::health_reports_the_postgres_backend").await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("ops::health_reports_the_postgres_backend").await;
     let response = app.health().await;
     response.assert_status(200).assert_json_content_type();
     assert_eq!(
