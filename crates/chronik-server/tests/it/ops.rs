@@ -197,11 +197,10 @@ async fn every_gauge_counter_and_histogram_is_on_metrics_before_the_first_write(
     assert_every_metric_is_present(&app, "sqlite").await;
 }
 
+#[chronik_test_macros::postgres]
 #[tokio::test]
 async fn every_postgres_metric_is_on_metrics_before_the_first_write() {
-    let Some(app) = TestApp::spawn_postgres("metrics_before_first_write").await else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("metrics_before_first_write").await;
     assert_every_metric_is_present(&app, "postgres").await;
 }
 
