@@ -1,0 +1,299 @@
+//! Tests of the SQLite machinery: staging and merging, purges seen whole, the WAL's restarts.
+
+use std::sync::Arc;
+
+use chronik_domain::association::RecordRef;
+use chronik_domain::custom_events::definition::EventDefinition;
+use chronik_domain::AccountId;
+use chrono::Utc;
+use rusqlite::Connection;
+
+use super::completion_log::{self, CompletionLog, LogShared, Occurrence};
+use super::readers::open_reader;
+use super::schema::{migrate, MIGRATIONS};
+use super::sql::{db, from_ms};
+use super::writer::{open_files, Writer};
+use super::{SqliteStore, COMPLETIONS_FILE, DATABASE_FILE};
+use crate::{
+    CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, Store, TenancyStore,
+};
+
+/// Once the merger has copied a chunk of staged completions, the writer deletes them from
+/// the staging table; they stay readable, in order, and their occurrence ids stay taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_completions_leave_the_staging_table_and_stay_unique() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().to_path_buf())
+        .await
+        .expect("the store opens");
+    let now = Utc::now();
+    let account = store.create_account("a", now).await.expect("an account").id;
+    let definition = EventDefinition {
+        name: "signup".into(),
+        label: "Signup".into(),
+        description: String::new(),
+        primary_object_type_id: "0-1".into(),
+        include_default_properties: true,
+        properties: Vec::new(),
+        custom_matching_id: None,
+    };
+    let definition = store
+        .create_event_definition(account, &definition, 10, now)
+        .await
+        .expect("a definition")
+        .id;
+    let contact = store
+        .create_objects(account, "0-1", vec![NewObject::default()], now)
+        .await
+        .expect("a contact")
+        .remove(0)
+        .expect("created")
+        .id;
+    let completion = |n: i64| NewCompletion {
+        definition_id: definition,
+        object_type_id: "0-1".into(),
+        record: RecordRef::Id(contact),
+        occurred_at: from_ms(1_700_000_000_000 + (n * 7919) % 100_000),
+        uuid: format!("c{n}"),
+        properties_json: "{}".into(),
+    };
+    // Just over one chunk, in batches of 500.
+    let total = (completion_log::DELETE_CHUNK / 500 + 1) * 500;
+    for start in (0..total).step_by(500) {
+        let batch = (start..start + 500).map(completion).collect();
+        let stored = store
+            .store_completions(account, batch, u64::MAX, now, None)
+            .await
+            .expect("stores")
+            .expect("accepted");
+        assert_eq!(stored.stored, 500);
+    }
+    store.settle().await.expect("the merger catches up");
+    // The merger wakes the idle writer, which deletes every whole chunk of merged rows
+    // without waiting for another write.
+    let mut staged = 0;
+    for _ in 0..500 {
+        staged = store
+            .read(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM event_completions_staged", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db)
+            })
+            .await
+            .expect("counts");
+        if staged < total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        staged,
+        total - completion_log::DELETE_CHUNK,
+        "the whole chunk left the staging table, the rest stays"
+    );
+    let repeated = store
+        .store_completions(
+            account,
+            vec![completion(1), completion(total - 1)],
+            u64::MAX,
+            now,
+            None,
+        )
+        .await
+        .expect("stores")
+        .expect("accepted");
+    assert_eq!(
+        repeated.duplicates, 2,
+        "deleted and still staged ids are both taken"
+    );
+    let again = store
+        .store_completions(account, vec![completion(2)], u64::MAX, now, None)
+        .await
+        .expect("stores")
+        .expect("accepted");
+    assert_eq!(
+        again.duplicates, 1,
+        "an id deleted from staging is found indexed"
+    );
+    let page = store
+        .query_completions(
+            account,
+            &CompletionQuery {
+                definition_id: Some(definition),
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("reads");
+    assert_eq!(page.items.len() as i64, total, "each completion once");
+    assert!(
+        page.items
+            .windows(2)
+            .all(|w| (w[0].cursor.occurred_at_ms, w[0].cursor.seq)
+                < (w[1].cursor.occurred_at_ms, w[1].cursor.seq)),
+        "in time order"
+    );
+}
+
+/// The writer's keys of staged occurrence ids change with each job at once (a later job of
+/// the same group sees them) and are undone with a failing job or group.
+#[test]
+fn staged_keys_follow_their_jobs_and_groups() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (mut writer, _merger) = open_files(
+        dir.path(),
+        &dir.path().join(DATABASE_FILE),
+        &dir.path().join(COMPLETIONS_FILE),
+        Arc::new(LogShared::default()),
+    )
+    .expect("opens");
+    let Writer { conn, log, .. } = &mut writer;
+    let (u, v) = (Occurrence::new(1, 7, b"u"), Occurrence::new(1, 7, b"v"));
+    let knows = |log: &CompletionLog, id: &Occurrence<'_>| log.knows(conn, id).expect("looks up");
+    log.begin_group().expect("begins");
+    assert!(!knows(log, &u));
+    let seq = log.stage(&u);
+    assert!(knows(log, &u), "taken within the group");
+    let purge = log.mark();
+    // The deleted row as a purge's RETURNING gives it.
+    let mut deleted = conn
+        .prepare("SELECT ?1, 1, 7, CAST('u' AS BLOB)")
+        .expect("prepares");
+    log.unstage(&completion_log::keyed_rows(&mut deleted, [seq]).expect("keys"));
+    assert!(!knows(log, &u), "a later job's purge frees it at once");
+    log.undo_since(purge);
+    assert!(knows(log, &u), "taken again when that job fails");
+    log.end_group(false);
+    log.begin_group().expect("begins");
+    assert!(!knows(log, &u), "a failed group keeps nothing");
+    log.stage(&v);
+    log.end_group(true);
+    log.begin_group().expect("begins");
+    assert!(knows(log, &v), "a committed group keeps its ids");
+    log.end_group(true);
+}
+
+/// A reader sees a deletion whole: it is told to start over when the indexed file has a
+/// purge applied that its snapshot of the main file does not show, and otherwise gets the
+/// purges still to apply.
+#[test]
+fn a_reader_sees_purges_from_one_point_in_time() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, indexed_path) = (
+        dir.path().join(DATABASE_FILE),
+        dir.path().join(COMPLETIONS_FILE),
+    );
+    let mut main = Connection::open(&path).expect("opens");
+    migrate(&mut main, MIGRATIONS).expect("migrates");
+    let indexed = completion_log::open_indexed(&indexed_path).expect("opens");
+    let purge = |account: i64, definition: Option<i64>, through: i64| {
+        main.execute(
+            "INSERT INTO event_purges (account_id, definition_id, through_seq)
+             VALUES (?1, ?2, ?3)",
+            rusqlite::params![account, definition, through],
+        )
+        .expect("a purge")
+    };
+    let reader = open_reader(&path, &indexed_path).expect("a reader");
+    let view = |account| {
+        completion_log::reader_view(&reader, account)
+            .expect("reads")
+            .map(|v| v.purges)
+    };
+    purge(1, Some(3), 10);
+    purge(2, None, 11);
+    assert_eq!(view(1), Some(vec![(Some(3), 10)]), "not applied yet");
+    assert_eq!(view(2), Some(vec![(None, 11)]));
+    indexed
+        .execute("UPDATE merge_state SET purged_through = 1", [])
+        .expect("the first purge applied");
+    assert_eq!(view(1), Some(vec![]), "applied: the indexed rows are gone");
+    assert_eq!(view(2), Some(vec![(None, 11)]));
+    indexed
+        .execute("UPDATE merge_state SET purged_through = 3", [])
+        .expect("a purge the main file does not have yet");
+    assert_eq!(view(1), None, "start over");
+}
+
+/// A database from before completions were staged keeps its completions: they become the
+/// first staged ones, readable at once and after the merger has copied them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_stored_before_staging_are_kept() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    {
+        let mut conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("opens");
+        migrate(&mut conn, &MIGRATIONS[..5]).expect("the migrations before staging");
+        conn.execute(
+            "INSERT INTO event_completions (account_id, definition_id, object_type_id,
+                 object_id, occurred_at, uuid, properties, property_bits)
+             VALUES (1, 7, '0-1', 3, 1000, x'00112233445566778899aabbccddeeff', '{}', 0)",
+            [],
+        )
+        .expect("an old completion");
+    }
+    let store = SqliteStore::open(dir.path().to_path_buf())
+        .await
+        .expect("the store opens and migrates");
+    let query = CompletionQuery {
+        definition_id: Some(chronik_domain::EventDefinitionId(7)),
+        limit: 10,
+        ..Default::default()
+    };
+    for settled in [false, true] {
+        if settled {
+            store.settle().await.expect("the merger catches up");
+        }
+        let page = store
+            .query_completions(AccountId(1), &query)
+            .await
+            .expect("reads");
+        assert_eq!(page.items.len(), 1, "settled={settled}");
+        assert_eq!(
+            page.items[0].uuid, "00112233-4455-6677-8899-aabbccddeeff",
+            "settled={settled}"
+        );
+    }
+}
+
+/// Under a steady stream of commits (a passive checkpoint rarely finds the writer idle, so
+/// the WAL seldom starts over by itself) the WAL file stays near the restart size instead
+/// of growing with every commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_starts_over_under_steady_writes() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().to_path_buf())
+        .await
+        .expect("the store opens");
+    let wal = dir.path().join(format!("{DATABASE_FILE}-wal"));
+    let mut largest = 0;
+    let started = std::time::Instant::now();
+    // Each commit adds a page of its own to the table, so the WAL grows by at least one
+    // frame (4 KiB) a commit: 20,000 commits would make an 80 MB WAL without restarts.
+    for n in 0..20_000u32 {
+        store
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO id_sequences (name, last_value) VALUES (?1, 0)",
+                    [format!("wal-test-{n}-{}", "x".repeat(3000))],
+                )
+                .map_err(db)
+            })
+            .await
+            .expect("the write commits");
+        if n % 100 == 0 {
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+    }
+    // The restart size, plus what the writer adds while the checkpointer waits for its next
+    // turn (CHECKPOINT_INTERVAL; about 4,000 frames here), with room to spare.
+    let bound = 64 * 1024 * 1024;
+    assert!(
+        largest <= bound,
+        "the WAL reached {largest} bytes; restarts should keep it under {bound}"
+    );
+}
