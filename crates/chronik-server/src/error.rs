@@ -276,6 +276,20 @@ impl From<StoreError> for ApiError {
                     "Storage is temporarily unavailable; retry the request.",
                 )
             }
+            StoreError::ReadBudgetExceeded { budget } => {
+                tracing::warn!(
+                    budget_ms = budget.as_millis(),
+                    "a store read ran past its budget"
+                );
+                ApiError::new(
+                    Category::ServiceUnavailable,
+                    format!(
+                        "The request's read ran longer than the {} s a read may take and was \
+                         stopped; narrow the request (fewer filters, a smaller limit) or retry later.",
+                        budget.as_secs_f64()
+                    ),
+                )
+            }
             StoreError::Internal(cause) => ApiError::internal(&cause),
         }
     }
@@ -288,5 +302,25 @@ impl IntoResponse for ApiError {
             tracing::debug!(category = self.category.as_str(), message = %self.message, "request refused");
         }
         (status, axum::Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read the store stopped past its budget is a 503 that names the budget, never a 500.
+    #[test]
+    fn a_read_past_its_budget_is_a_503_naming_the_budget() {
+        let e = ApiError::from(StoreError::ReadBudgetExceeded {
+            budget: std::time::Duration::from_secs(10),
+        });
+        assert_eq!(e.category.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.body().category, "SERVICE_UNAVAILABLE");
+        assert!(
+            e.message.contains("the 10 s a read may take"),
+            "{}",
+            e.message
+        );
     }
 }

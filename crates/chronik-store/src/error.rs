@@ -21,6 +21,11 @@ pub enum StoreError {
     /// The database is unreachable or saturated; the caller may retry.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A read ran longer than the store lets one read run, and was stopped. The request asked
+    /// for more work than the budget allows (or the store is overloaded); the caller may narrow
+    /// it or retry later.
+    #[error("a read ran past its budget of {} ms and was stopped", budget.as_millis())]
+    ReadBudgetExceeded { budget: std::time::Duration },
     /// Anything else: a bug or a broken database. Logged in full, never shown to callers.
     #[error("storage failure: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),

@@ -236,6 +236,9 @@ fn again(e: &StoreError) -> StoreError {
             limit: *limit,
         },
         StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
+        StoreError::ReadBudgetExceeded { budget } => {
+            StoreError::ReadBudgetExceeded { budget: *budget }
+        }
         StoreError::Internal(inner) => StoreError::internal(inner.to_string()),
     }
 }

@@ -433,7 +433,7 @@ impl CrmStore for SqliteStore {
     ) -> Result<Vec<StoredObject>, StoreError> {
         let type_id = type_id.to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
+        self.read_scan(account, move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
                     "SELECT {OBJECT_COLUMNS} FROM crm_objects

@@ -333,7 +333,7 @@ impl CustomEventStore for SqliteStore {
         query: &CompletionQuery,
     ) -> Result<CompletionPage, StoreError> {
         let query = query.clone();
-        self.read(move |conn| {
+        self.read_scan(account, move |conn| {
             let plan = QueryPlan::new(&query);
             // One read transaction: the main file's snapshot first (see completion_log.rs).
             let mut attempts = 0;

@@ -7,7 +7,9 @@
 //! - `checkpoint.rs`: **one checkpointer thread** copies the WAL back into the database file and
 //!   decides when the WAL starts over.
 //! - `readers.rs`: **reads** on read-only connections on the blocking pool, never on a runtime
-//!   thread.
+//!   thread; short lookups and scans take separate permits, scans a limited number per account,
+//!   so that one account's costly reads leave everyone else a connection. Each read has a time
+//!   budget.
 //! - `completion_log.rs`: completions are staged in the main file and merged by **one merger
 //!   thread** into the indexed completions' file ([`COMPLETIONS_FILE`]).
 //! - `schema.rs`: the migrations, run at open; `sql.rs`: helpers the SQL files share.
@@ -40,7 +42,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use checkpoint::{run_checkpointer, Restart};
 use completion_log::LogShared;
-use readers::{ReaderPool, MAX_CONCURRENT_READS};
+use readers::{ReaderPool, READ_BUDGET};
 use writer::{open_files, run_writer, wake_writer, Message};
 
 // The SQL files of the API families (and `completion_log.rs`) take these from here.
@@ -64,7 +66,6 @@ pub struct SqliteStore {
     _checkpointer: std::sync::mpsc::Sender<()>,
     _merger: std::sync::mpsc::Sender<()>,
     readers: Arc<ReaderPool>,
-    read_permits: Arc<tokio::sync::Semaphore>,
     /// The checkpointer's requests for WAL restarts, shared with the writer thread.
     restart: Arc<Restart>,
 }
@@ -73,6 +74,14 @@ impl SqliteStore {
     /// Opens (creating when needed) the database in `data_dir`, applies migrations and starts
     /// the writer thread.
     pub async fn open(data_dir: PathBuf) -> Result<Self, StoreError> {
+        Self::open_with_read_budget(data_dir, READ_BUDGET).await
+    }
+
+    /// [`Self::open`] with another budget for each read than [`READ_BUDGET`] (tests).
+    pub(super) async fn open_with_read_budget(
+        data_dir: PathBuf,
+        read_budget: std::time::Duration,
+    ) -> Result<Self, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         let indexed_path = data_dir.join(COMPLETIONS_FILE);
         let (tx, rx) = mpsc::channel::<Message>(WRITE_QUEUE_CAPACITY);
@@ -125,8 +134,7 @@ impl SqliteStore {
             writer: tx,
             _checkpointer: stop_tx,
             _merger: stop_merger_tx,
-            readers: Arc::new(ReaderPool::new(path, indexed_path)),
-            read_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_READS)),
+            readers: Arc::new(ReaderPool::new(path, indexed_path, read_budget)),
             restart,
         })
     }

@@ -4,18 +4,20 @@ use std::sync::Arc;
 
 use chronik_domain::association::RecordRef;
 use chronik_domain::custom_events::definition::EventDefinition;
-use chronik_domain::AccountId;
+use chronik_domain::tenancy::Scopes;
+use chronik_domain::{AccountId, Secret, TokenHash};
 use chrono::Utc;
 use rusqlite::Connection;
 
 use super::completion_log::{self, CompletionLog, LogShared, Occurrence};
-use super::readers::open_reader;
+use super::readers::{self, open_reader};
 use super::schema::{migrate, MIGRATIONS};
 use super::sql::{db, from_ms};
 use super::writer::{open_files, Writer};
 use super::{SqliteStore, COMPLETIONS_FILE, DATABASE_FILE};
 use crate::{
-    CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, Store, TenancyStore,
+    CompletionQuery, CrmStore, CustomEventStore, NewCompletion, NewObject, NewPrivateApp, Store,
+    StoreError, TenancyStore,
 };
 
 /// Once the merger has copied a chunk of staged completions, the writer deletes them from
@@ -295,5 +297,230 @@ async fn the_wal_starts_over_under_steady_writes() {
     assert!(
         largest <= bound,
         "the WAL reached {largest} bytes; restarts should keep it under {bound}"
+    );
+}
+
+/// An account with a private app: the account and the hash of the app's token.
+async fn account_with_token(store: &SqliteStore, name: &str) -> (AccountId, TokenHash) {
+    let account = store
+        .create_account(name, Utc::now())
+        .await
+        .expect("an account")
+        .id;
+    let token = Secret::generate("pat-").hash();
+    store
+        .create_private_app(
+            account,
+            NewPrivateApp {
+                name: "app".into(),
+                scopes: Scopes::from_stored(["crm.objects.contacts.read".to_owned()]),
+                token: token.clone(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("a private app");
+    (account, token)
+}
+
+/// Bounds a wait that only a bug makes endless, so that the test fails instead of hanging.
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never finished"))
+}
+
+/// Sixteen scans of one account that do not end (they wait for the test) hold every connection
+/// that account may use, and no other: another account's token lookup, account read and scan,
+/// and the health check all answer while they still run, and only a few of them ever run at
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_scans_of_one_account_leave_other_reads_a_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Arc::new(
+        SqliteStore::open(dir.path().to_path_buf())
+            .await
+            .expect("the store opens"),
+    );
+    let (busy, _) = account_with_token(&store, "busy").await;
+    let (other, token) = account_with_token(&store, "other").await;
+
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut release = Vec::new();
+    let mut scans = Vec::new();
+    for _ in 0..16 {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        release.push(tx);
+        let (store, running, most) = (Arc::clone(&store), Arc::clone(&running), Arc::clone(&most));
+        scans.push(tokio::spawn(async move {
+            store
+                .read_scan(busy, move |conn| {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Ends when the test drops the sender.
+                    let _ = rx.recv();
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                        .map_err(db)
+                })
+                .await
+        }));
+    }
+    within("the first scans", async {
+        while running.load(Ordering::SeqCst) < readers::MAX_SCANS_PER_ACCOUNT {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+
+    let grant = within("the token lookup", store.bearer(&token))
+        .await
+        .expect("the token is found");
+    assert_eq!(grant.account, other);
+    let account = within("the account read", store.get_account(other))
+        .await
+        .expect("the account is found");
+    assert_eq!(account.id, other);
+    within("the health check", store.ping())
+        .await
+        .expect("the store answers");
+    let page = within(
+        "the other account's scan",
+        store.query_completions(
+            other,
+            &CompletionQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .expect("the other account's completions are read");
+    assert!(page.items.is_empty());
+
+    assert!(
+        scans.iter().all(|s| !s.is_finished()),
+        "the other reads answered while every scan of the busy account still ran or waited"
+    );
+    assert_eq!(
+        running.load(Ordering::SeqCst),
+        readers::MAX_SCANS_PER_ACCOUNT,
+        "the busy account's other scans wait for their turn"
+    );
+    drop(release);
+    for scan in scans {
+        let one = within("a released scan", scan)
+            .await
+            .expect("the task ends")
+            .expect("the scan answers");
+        assert_eq!(one, 1);
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        readers::MAX_SCANS_PER_ACCOUNT,
+        "never more scans of one account at once"
+    );
+    assert_eq!(
+        store.readers.accounts_with_turns(),
+        0,
+        "the accounts' turns are forgotten once no scan runs"
+    );
+}
+
+/// A read that would never end is stopped at its budget and answers `ReadBudgetExceeded`; its
+/// connection goes on serving reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_past_its_budget_is_stopped_with_the_budget_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let budget = std::time::Duration::from_millis(200);
+    let store = SqliteStore::open_with_read_budget(dir.path().to_path_buf(), budget)
+        .await
+        .expect("the store opens");
+    let endless = within(
+        "the endless read",
+        store.read(|conn| {
+            conn.query_row(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n)
+                 SELECT count(*) FROM n",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)
+        }),
+    )
+    .await;
+    match endless {
+        Err(StoreError::ReadBudgetExceeded { budget: b }) => assert_eq!(b, budget),
+        other => panic!("expected ReadBudgetExceeded, got {other:?}"),
+    }
+    for _ in 0..readers::MAX_SHORT_READS + 1 {
+        store.ping().await.expect("the pool still serves reads");
+    }
+}
+
+/// A page of completions that takes longer than the budget (here none at all: any statement
+/// long enough to reach the progress handler is past it) answers `ReadBudgetExceeded`, not an
+/// internal error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store =
+        SqliteStore::open_with_read_budget(dir.path().to_path_buf(), std::time::Duration::ZERO)
+            .await
+            .expect("the store opens");
+    let now = Utc::now();
+    let account = store.create_account("a", now).await.expect("an account").id;
+    let definition = EventDefinition {
+        name: "signup".into(),
+        label: "Signup".into(),
+        description: String::new(),
+        primary_object_type_id: "0-1".into(),
+        include_default_properties: true,
+        properties: Vec::new(),
+        custom_matching_id: None,
+    };
+    let definition = store
+        .create_event_definition(account, &definition, 10, now)
+        .await
+        .expect("a definition")
+        .id;
+    let contact = store
+        .create_objects(account, "0-1", vec![NewObject::default()], now)
+        .await
+        .expect("a contact")
+        .remove(0)
+        .expect("created")
+        .id;
+    let batch = (0..500)
+        .map(|n| NewCompletion {
+            definition_id: definition,
+            object_type_id: "0-1".into(),
+            record: RecordRef::Id(contact),
+            occurred_at: from_ms(1_700_000_000_000 + n),
+            uuid: format!("c{n}"),
+            properties_json: "{}".into(),
+        })
+        .collect();
+    store
+        .store_completions(account, batch, u64::MAX, now, None)
+        .await
+        .expect("stores")
+        .expect("accepted");
+    let page = store
+        .query_completions(
+            account,
+            &CompletionQuery {
+                definition_id: Some(definition),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(page, Err(StoreError::ReadBudgetExceeded { budget }) if budget.is_zero()),
+        "{:?}",
+        page.map(|p| p.items.len())
     );
 }
