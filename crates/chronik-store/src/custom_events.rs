@@ -9,7 +9,7 @@
 //!
 //! Completions live in `event_completions`, one narrow row each: account, definition id, record
 //! (type id and object id), occurrence time in epoch milliseconds, the occurrence id in the
-//! compact form of [`crate::occurrence_id`], the properties as one JSON object, and an insert
+//! compact form of `occurrence_id.rs`, the properties as one JSON object, and an insert
 //! sequence number that breaks ties in time order. Three indexes serve the writes and the reads
 //! (by occurrence id, by record, by event type); `event_usage` counts each account's
 //! completions per calendar month for the quota. On SQLite a completion is first staged without

@@ -11,6 +11,10 @@
 //! Every invariant (uniqueness, one-time codes, revocation) is enforced by the database in the
 //! same statement or transaction that writes, never by reading, deciding in Rust and writing.
 //! Keys lead with the account id. Each method commits one atomic unit.
+//!
+//! The `bench` feature makes public what the benchmark floors in `crates/chronik/examples`
+//! need to write rows straight into the schema (`occurrence_id`, `property_bits`, the SQLite
+//! file names, writer pragmas and WAL restart); the server and the binary build without it.
 
 pub mod app_objects;
 pub mod crm;
@@ -18,9 +22,17 @@ pub mod custom_events;
 pub mod error;
 mod history;
 pub mod migrate;
+// The stored forms the benchmark floors (`crates/chronik/examples`) write rows with: public only
+// with the `bench` feature, since nothing outside the store needs them otherwise.
+#[cfg(feature = "bench")]
 pub mod occurrence_id;
+#[cfg(not(feature = "bench"))]
+mod occurrence_id;
 pub mod postgres;
+#[cfg(feature = "bench")]
 pub mod property_bits;
+#[cfg(not(feature = "bench"))]
+mod property_bits;
 pub mod sqlite;
 pub mod tenancy;
 

@@ -10,9 +10,6 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::SqliteStore;
-use crate::StoreError;
-
 /// How often the checkpointer copies the WAL back into the database file.
 pub(super) const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -158,13 +155,14 @@ pub(super) fn run_checkpointer(
     }
 }
 
-impl SqliteStore {
+#[cfg(feature = "bench")]
+impl super::SqliteStore {
     /// For the benchmark floor, which writes on a connection of its own while the store is
     /// idle: runs the WAL restart that the checkpointer asked for, as the writer thread does
     /// between two commits. Call it on that connection after each commit.
-    pub fn restart_wal_if_asked(&self, conn: &Connection) -> Result<(), StoreError> {
+    pub fn restart_wal_if_asked(&self, conn: &Connection) -> Result<(), crate::StoreError> {
         if self.restart.take() {
-            restart_wal(conn).map_err(StoreError::internal)?;
+            restart_wal(conn).map_err(crate::StoreError::internal)?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 //!   so that one account's costly reads leave everyone else a connection. Each read has a time
 //!   budget.
 //! - `completion_log.rs`: completions are staged in the main file and merged by **one merger
-//!   thread** into the indexed completions' file ([`COMPLETIONS_FILE`]).
+//!   thread** into the indexed completions' file (`completions.sqlite3`).
 //! - `schema.rs`: the migrations, run at open; `sql.rs`: helpers the SQL files share.
 //! - The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `app_objects.rs`,
 //!   `custom_events.rs`), as in `postgres/`; `store.rs` has the rest of [`Store`](crate::Store).
@@ -32,8 +32,19 @@ mod tenancy;
 mod tests;
 mod writer;
 
-pub use completion_log::{COMPLETIONS_FILE, MAX_STAGED};
-pub use writer::{writer_pragmas, MAX_GROUP_COMMIT_JOBS, WRITE_QUEUE_CAPACITY};
+pub use completion_log::MAX_STAGED;
+pub use writer::{MAX_GROUP_COMMIT_JOBS, WRITE_QUEUE_CAPACITY};
+// What the benchmark floors write with (the `bench` feature).
+#[cfg(feature = "bench")]
+pub use completion_log::COMPLETIONS_FILE;
+#[cfg(not(feature = "bench"))]
+use completion_log::COMPLETIONS_FILE;
+#[cfg(feature = "bench")]
+pub use schema::DATABASE_FILE;
+#[cfg(not(feature = "bench"))]
+use schema::DATABASE_FILE;
+#[cfg(feature = "bench")]
+pub use writer::writer_pragmas;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,9 +66,6 @@ use sql::{
 
 use crate::StoreError;
 
-/// The database file inside the data directory.
-pub const DATABASE_FILE: &str = "chronik.sqlite3";
-
 /// The SQLite store: a writer thread and a pool of read connections on the database file, and
 /// the completion merger on the indexed completions' file.
 pub struct SqliteStore {
@@ -66,7 +74,9 @@ pub struct SqliteStore {
     _checkpointer: std::sync::mpsc::Sender<()>,
     _merger: std::sync::mpsc::Sender<()>,
     readers: Arc<ReaderPool>,
-    /// The checkpointer's requests for WAL restarts, shared with the writer thread.
+    /// The checkpointer's requests for WAL restarts, shared with the writer thread (and the
+    /// benchmark floor's connection, see `restart_wal_if_asked`).
+    #[cfg(feature = "bench")]
     restart: Arc<Restart>,
 }
 
@@ -135,6 +145,7 @@ impl SqliteStore {
             _checkpointer: stop_tx,
             _merger: stop_merger_tx,
             readers: Arc::new(ReaderPool::new(path, indexed_path, read_budget)),
+            #[cfg(feature = "bench")]
             restart,
         })
     }

@@ -5,6 +5,9 @@ use rusqlite::Connection;
 use crate::migrate::Migration;
 use crate::StoreError;
 
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "chronik.sqlite3";
+
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
