@@ -61,6 +61,21 @@ const MIGRATIONS: &[Migration] = &[
 /// Any constant works; it only has to be the same on every node.
 const MIGRATION_LOCK_KEY: i64 = 0x0043_4852_4f4e_494b;
 
+/// How long one statement may run: PostgreSQL's `statement_timeout` on every pooled
+/// connection, the same budget as a SQLite read's (`sqlite/readers.rs`). A statement past it is
+/// cancelled by the database and answered [`StoreError::ReadBudgetExceeded`], so no request can
+/// hold a connection and a core for long. Chronik's statements take milliseconds (a batch of
+/// 500 completions about ten); only migrations, which may rewrite large tables, run without it.
+pub const STATEMENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The connection options with [`STATEMENT_BUDGET`] set.
+fn with_statement_budget(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([(
+        "statement_timeout",
+        format!("{}ms", STATEMENT_BUDGET.as_millis()),
+    )])
+}
+
 /// The PostgreSQL store. Clones share the pool and the single sends waiting.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -96,6 +111,10 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
                 existing_id: None,
             },
             sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::NotFound,
+            // query_canceled: the statement ran past statement_timeout.
+            _ if d.code().as_deref() == Some("57014") => StoreError::ReadBudgetExceeded {
+                budget: STATEMENT_BUDGET,
+            },
             // serialization_failure, deadlock_detected: the transaction lost a race and was
             // rolled back whole; running it again may well succeed.
             _ if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
@@ -165,7 +184,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(with_statement_budget(options))
             .await
             .map_err(db)?;
         let store = PostgresStore {
@@ -178,6 +197,10 @@ impl PostgresStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // A migration may rewrite a large table, and waits for another node's: no budget.
+        tx.execute("SET LOCAL statement_timeout = 0")
+            .await
+            .map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut *tx)
@@ -243,7 +266,9 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use sqlx::Connection;
+
+    use super::*;
 
     #[test]
     fn password_is_redacted() {
@@ -255,5 +280,43 @@ mod tests {
             redact_url("postgres://127.0.0.1/db"),
             "postgres://127.0.0.1/db"
         );
+    }
+
+    async fn connection() -> PgConnection {
+        let url = std::env::var("CHRONIK_TEST_DATABASE_URL")
+            .expect("the #[postgres] gate runs this only with a test database");
+        let options = PgConnectOptions::from_str(&url).expect("a valid test database URL");
+        PgConnection::connect_with(&with_statement_budget(options))
+            .await
+            .expect("the test database answers")
+    }
+
+    #[chronik_test_macros::postgres]
+    #[tokio::test]
+    async fn every_connection_has_the_statement_budget() {
+        let mut conn = connection().await;
+        let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+            .fetch_one(&mut conn)
+            .await
+            .expect("SHOW answers");
+        assert_eq!(timeout, "10s");
+    }
+
+    #[chronik_test_macros::postgres]
+    #[tokio::test]
+    async fn a_statement_past_its_budget_is_the_budget_error() {
+        let mut conn = connection().await;
+        // The same cancellation, sooner: a 50 ms budget for this session.
+        conn.execute("SET statement_timeout = '50ms'")
+            .await
+            .expect("SET answers");
+        let e = sqlx::query("SELECT pg_sleep(5)")
+            .execute(&mut conn)
+            .await
+            .expect_err("the sleep is cancelled");
+        match db(e) {
+            StoreError::ReadBudgetExceeded { budget } => assert_eq!(budget, STATEMENT_BUDGET),
+            other => panic!("expected the budget error, got {other:?}"),
+        }
     }
 }
