@@ -142,20 +142,29 @@ pub fn identify(
             ),
         ));
     }
-    let lower = |with: bool| with && is_contact && priority == Priority::TimelineV3;
-    let email = match ids.email {
-        Some(raw) => Some(Email::parse(&format!("{path}email"), raw)?),
-        None => None,
+    // Only the identifiers the rule uses are parsed: a custom event sent with objectId ignores
+    // its email and utk, whatever they hold.
+    let keeps_lower = is_contact && priority == Priority::TimelineV3;
+    let email = || {
+        ids.email
+            .map(|raw| Email::parse(&format!("{path}email"), raw))
+            .transpose()
     };
-    let utk = match ids.utk {
-        Some(raw) => Some(parse_utk(&format!("{path}utk"), raw)?),
-        None => None,
+    let utk = || {
+        ids.utk
+            .map(|raw| parse_utk(&format!("{path}utk"), raw))
+            .transpose()
     };
     if let Some(id) = object_id {
+        let (email, utk) = if keeps_lower {
+            (email()?, utk()?)
+        } else {
+            (None, None)
+        };
         return Ok(EventRecord {
             primary: RecordRef::Id(id),
-            email: email.filter(|_| lower(true)),
-            utk: utk.filter(|_| lower(true)),
+            email,
+            utk,
             field: "objectId",
             described: format!(
                 "objectId {} is not a record of type {type_id} in this account",
@@ -174,19 +183,20 @@ pub fn identify(
         field: "utk",
     }
     };
-    let by_email = |email: Email, utk: Option<String>| EventRecord {
+    let by_email = |email: Email| EventRecord {
         described: format!("email {}", email.as_str()),
         primary: RecordRef::Email(email),
         email: None,
-        utk,
+        utk: None,
         field: "email",
     };
-    match (priority, email, utk) {
-        (Priority::CustomEvents, Some(email), _) => Ok(by_email(email, None)),
-        (Priority::CustomEvents, None, Some(utk)) => Ok(by_utk(utk, None)),
-        (Priority::TimelineV3, email, Some(utk)) => Ok(by_utk(utk, email)),
-        (Priority::TimelineV3, Some(email), None) => Ok(by_email(email, None)),
-        (_, None, None) => Err(ValidationError::new(
+    match (priority, ids.email.is_some(), ids.utk.is_some()) {
+        (Priority::CustomEvents, true, _) | (Priority::TimelineV3, true, false) => {
+            Ok(by_email(email()?.expect("an email was sent")))
+        }
+        (Priority::CustomEvents, false, true) => Ok(by_utk(utk()?.expect("a utk was sent"), None)),
+        (Priority::TimelineV3, _, true) => Ok(by_utk(utk()?.expect("a utk was sent"), email()?)),
+        (_, false, false) => Err(ValidationError::new(
             format!("{path}objectId"),
             "REQUIRED",
             format!(
@@ -350,6 +360,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.primary, RecordRef::Utk("u1".into()));
+    }
+
+    #[test]
+    fn identifiers_the_rule_does_not_use_are_not_checked() {
+        let bad_beside = ids(Some("7"), Some("not-an-email"), Some("has space"));
+        let r = identify(Priority::CustomEvents, CONTACTS, &bad_beside, "").unwrap();
+        assert_eq!(r.primary, RecordRef::Id(ObjectId(7)));
+        let r = identify(
+            Priority::CustomEvents,
+            CONTACTS,
+            &ids(None, Some("a@example.com"), Some("has space")),
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.primary, RecordRef::Email(email("a@example.com")));
+        // Timeline v3 keeps them for contacts, so it checks them.
+        let e = identify(Priority::TimelineV3, CONTACTS, &bad_beside, "").unwrap_err();
+        assert_eq!(e.field, "email");
     }
 
     #[test]
