@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 
 use crate::crm::object::UniqueValue;
-use crate::crm::object_type::StandardType;
+use crate::crm::object_type::{ObjectTypeId, StandardType};
 use crate::tenancy::{parse_utk, Email};
 use crate::{ObjectId, ValidationError};
 
@@ -119,7 +119,7 @@ pub enum Outcome {
 /// type is `type_id`. `path` prefixes every field in errors (`inputs[3].`).
 pub fn identify(
     priority: Priority,
-    type_id: &str,
+    type_id: ObjectTypeId,
     ids: &Identifiers<'_>,
     path: &str,
 ) -> Result<EventRecord, ValidationError> {
@@ -232,7 +232,7 @@ fn parse_object_id(raw: &str, path: &str) -> Result<ObjectId, ValidationError> {
 }
 
 fn identify_custom(
-    type_id: &str,
+    type_id: ObjectTypeId,
     custom: CustomMatch<'_>,
     path: &str,
 ) -> Result<EventRecord, ValidationError> {
@@ -317,8 +317,8 @@ mod tests {
 
     use super::*;
 
-    const CONTACTS: &str = "0-1";
-    const COMPANIES: &str = "0-2";
+    const CONTACTS: ObjectTypeId = ObjectTypeId::Standard(StandardType::Contacts);
+    const COMPANIES: ObjectTypeId = ObjectTypeId::Standard(StandardType::Companies);
 
     fn ids<'a>(
         object_id: Option<&'a str>,

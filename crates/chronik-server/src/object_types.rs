@@ -9,7 +9,9 @@
 
 use chronik_domain::crm::app_object::property_prefix;
 use chronik_domain::crm::object::PropertySet;
-use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeRef, StandardType};
+use chronik_domain::crm::object_type::{
+    fully_qualified_name, ObjectTypeId, ObjectTypeRef, StandardType,
+};
 use chronik_domain::crm::property::{
     custom_object_system_properties, standard_properties, PropertyDefinition,
 };
@@ -42,7 +44,7 @@ impl Access {
 /// An object type resolved for one account: its id, its definitions and its schema.
 pub struct ResolvedType {
     /// The objectTypeId.
-    pub type_id: String,
+    pub type_id: ObjectTypeId,
     /// Set for the four standard types.
     pub standard: Option<StandardType>,
     /// Set for custom objects, and for app objects (their schema as records see it).
@@ -57,7 +59,7 @@ pub struct ResolvedType {
 
 /// What a path segment resolved to, before properties are read.
 struct Found {
-    type_id: String,
+    type_id: ObjectTypeId,
     standard: Option<StandardType>,
     schema: Option<StoredSchema>,
     app_object: Option<StoredAppObject>,
@@ -165,15 +167,21 @@ pub async fn resolve_type(
     let account = caller.account;
     let found = match ObjectTypeRef::parse(segment, account.0) {
         ObjectTypeRef::Standard(t) => Found {
-            type_id: t.type_id().to_owned(),
+            type_id: t.type_id(),
             standard: Some(t),
             schema: None,
             app_object: None,
             own: standard_properties(t),
         },
-        ObjectTypeRef::CustomTypeId(id) => {
-            custom_type(lookup_schema(state, caller, SchemaKey::TypeId(id), segment).await?)
-        }
+        ObjectTypeRef::CustomTypeId(n) => custom_type(
+            lookup_schema(
+                state,
+                caller,
+                SchemaKey::TypeId(ObjectTypeId::Custom(n)),
+                segment,
+            )
+            .await?,
+        ),
         ObjectTypeRef::CustomName(name) => {
             custom_type(lookup_schema(state, caller, SchemaKey::Name(name), segment).await?)
         }
@@ -196,7 +204,7 @@ pub async fn resolve_type(
     };
     let custom = state
         .store
-        .list_properties(account, &found.type_id, false)
+        .list_properties(account, found.type_id, false)
         .await?;
     let mut defs = found.own;
     if let Some(s) = &found.schema {
@@ -230,7 +238,7 @@ pub async fn resolve_type(
 
 fn custom_type(schema: StoredSchema) -> Found {
     Found {
-        type_id: schema.type_id.clone(),
+        type_id: schema.type_id,
         standard: None,
         schema: Some(schema),
         app_object: None,
@@ -244,7 +252,7 @@ fn app_type(app_object: StoredAppObject) -> Found {
     let (definition, properties) = app_object.definition.schema_for(app_object.app);
     let schema = StoredSchema {
         type_id: app_object.type_id(),
-        id: app_object.number.to_string(),
+        id: app_object.type_id().number().to_string(),
         definition,
         created_at: app_object.created_at,
         updated_at: app_object.updated_at,
@@ -254,7 +262,7 @@ fn app_type(app_object: StoredAppObject) -> Found {
     let mut own = custom_object_system_properties();
     own.extend(properties);
     Found {
-        type_id: schema.type_id.clone(),
+        type_id: schema.type_id,
         standard: None,
         schema: Some(schema),
         app_object: Some(app_object),

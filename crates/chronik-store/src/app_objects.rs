@@ -3,6 +3,7 @@
 //! ([`crate::CrmStore`]) of type `4-<n>`.
 
 use chronik_domain::crm::app_object::AppObjectDefinition;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::{AccountId, AppId};
 use chrono::{DateTime, Utc};
 
@@ -25,12 +26,8 @@ pub struct StoredAppObject {
 
 impl StoredAppObject {
     /// Its objectTypeId, `4-<n>`.
-    pub fn type_id(&self) -> String {
-        format!(
-            "{}{}",
-            chronik_domain::crm::app_object::APP_OBJECT_TYPE_ID_PREFIX,
-            self.number
-        )
+    pub fn type_id(&self) -> ObjectTypeId {
+        ObjectTypeId::App(self.number)
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::SchemaDefinition;
 use chronik_domain::{AccountId, ObjectId};
@@ -28,7 +29,7 @@ pub struct StoredObject {
     /// `id` / `hs_object_id`.
     pub id: ObjectId,
     /// The objectTypeId (`0-1`, `2-17`).
-    pub type_id: String,
+    pub type_id: ObjectTypeId,
     /// The values set by callers (system properties are added by the caller when shown).
     pub properties: BTreeMap<String, String>,
     /// Creation time.
@@ -83,9 +84,9 @@ pub struct StoredAssociation {
     /// Its id.
     pub id: String,
     /// From this type id.
-    pub from_type_id: String,
+    pub from_type_id: ObjectTypeId,
     /// To this type id.
-    pub to_type_id: String,
+    pub to_type_id: ObjectTypeId,
     /// Optional name.
     pub name: Option<String>,
     /// Creation time.
@@ -97,9 +98,9 @@ pub struct StoredAssociation {
 /// A custom object schema as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSchema {
-    /// The objectTypeId, `2-<n>`.
-    pub type_id: String,
-    /// The schema's id (the `<n>` of the type id).
+    /// The objectTypeId, `2-<n>` (`4-<n>` for an app object's schema as records see it).
+    pub type_id: ObjectTypeId,
+    /// The schema's id (the `<n>` of the type id, [`ObjectTypeId::number`]).
     pub id: String,
     /// The definition.
     pub definition: SchemaDefinition,
@@ -117,7 +118,7 @@ pub struct StoredSchema {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemaKey {
     /// By objectTypeId (`2-17`).
-    TypeId(String),
+    TypeId(ObjectTypeId),
     /// By short name (`cars`, lower-case).
     Name(String),
 }
@@ -134,7 +135,7 @@ pub trait CrmStore: Send + Sync {
     async fn create_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         inputs: Vec<NewObject>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError>;
@@ -147,7 +148,7 @@ pub trait CrmStore: Send + Sync {
     async fn update_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         updates: Vec<ObjectUpdate>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError>;
@@ -157,7 +158,7 @@ pub trait CrmStore: Send + Sync {
     async fn archive_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         ids: Vec<ObjectId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
@@ -167,7 +168,7 @@ pub trait CrmStore: Send + Sync {
     async fn get_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         ids: &[ObjectId],
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError>;
@@ -177,7 +178,7 @@ pub trait CrmStore: Send + Sync {
     async fn find_by_unique(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         values: &[UniqueValue],
     ) -> Result<Vec<StoredObject>, StoreError>;
 
@@ -186,7 +187,7 @@ pub trait CrmStore: Send + Sync {
     async fn list_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         after: Option<ObjectId>,
         limit: usize,
         archived: bool,
@@ -198,7 +199,7 @@ pub trait CrmStore: Send + Sync {
     async fn object_history(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         id: ObjectId,
     ) -> Result<BTreeMap<String, Vec<HistoryEntry>>, StoreError>;
 
@@ -206,7 +207,7 @@ pub trait CrmStore: Send + Sync {
     async fn create_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError>;
@@ -215,7 +216,7 @@ pub trait CrmStore: Send + Sync {
     async fn list_properties(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         archived: bool,
     ) -> Result<Vec<StoredProperty>, StoreError>;
 
@@ -223,7 +224,7 @@ pub trait CrmStore: Send + Sync {
     async fn update_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError>;
@@ -232,7 +233,7 @@ pub trait CrmStore: Send + Sync {
     async fn archive_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
@@ -268,7 +269,7 @@ pub trait CrmStore: Send + Sync {
     async fn update_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         definition: &SchemaDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredSchema, StoreError>;
@@ -278,7 +279,7 @@ pub trait CrmStore: Send + Sync {
     async fn archive_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        type_id: ObjectTypeId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
@@ -287,8 +288,8 @@ pub trait CrmStore: Send + Sync {
     async fn create_schema_association(
         &self,
         account: AccountId,
-        type_id: &str,
-        to_type_id: &str,
+        type_id: ObjectTypeId,
+        to_type_id: ObjectTypeId,
         name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<StoredAssociation, StoreError>;

@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 use chronik_domain::association::RecordRef;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
@@ -49,7 +50,7 @@ pub struct NewCompletion {
     /// The definition's id.
     pub definition_id: EventDefinitionId,
     /// The objectTypeId of the definition's primary object.
-    pub object_type_id: String,
+    pub object_type_id: ObjectTypeId,
     /// Its record.
     pub record: RecordRef,
     /// When it happened.
@@ -97,7 +98,7 @@ pub struct CompletionQuery {
     /// Only this definition's.
     pub definition_id: Option<EventDefinitionId>,
     /// Only this record's: `(objectTypeId, id)`.
-    pub record: Option<(String, ObjectId)>,
+    pub record: Option<(ObjectTypeId, ObjectId)>,
     /// Only these occurrence ids (empty: any).
     pub uuids: Vec<String>,
     /// Every one of these `(property, value)` pairs must match exactly.
@@ -124,7 +125,7 @@ pub struct StoredCompletion {
     /// The definition's id.
     pub definition_id: EventDefinitionId,
     /// The record's objectTypeId.
-    pub object_type_id: String,
+    pub object_type_id: ObjectTypeId,
     /// The record's id.
     pub object_id: ObjectId,
     /// Its occurrence id.

@@ -1,6 +1,8 @@
 //! [`StoreError`]: what a store method can fail with. It never mentions HTTP; the server maps
 //! it once (`chronik-server/src/error.rs`).
 
+use chronik_domain::crm::object_type::ObjectTypeId;
+
 /// A store method's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,4 +38,10 @@ impl StoreError {
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StoreError::Internal(e.into())
     }
+}
+
+/// Parses an objectTypeId read from a row; a malformed stored value is `Internal`, as the
+/// store wrote only [`ObjectTypeId`]'s own text there.
+pub(crate) fn stored_type_id(raw: &str) -> Result<ObjectTypeId, StoreError> {
+    raw.parse().map_err(StoreError::internal)
 }

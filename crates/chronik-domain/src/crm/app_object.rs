@@ -24,9 +24,6 @@ use super::schema::{MAX_SCHEMA_NAME_CHARS, MAX_UNIQUE_PROPERTIES};
 use crate::error::{Problems, ValidationError};
 use crate::AppId;
 
-/// The prefix of app-object type ids.
-pub const APP_OBJECT_TYPE_ID_PREFIX: &str = "4-";
-
 /// The component type of an app object in a project.
 pub const APP_OBJECT_COMPONENT: &str = "app-object";
 
@@ -418,15 +415,6 @@ pub fn check_app_object(
     })
 }
 
-/// Parses an app-object type id (`4-17`): the `<n>`.
-pub fn parse_type_id(segment: &str) -> Option<i64> {
-    let n = segment.strip_prefix(APP_OBJECT_TYPE_ID_PREFIX)?;
-    if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    n.parse().ok()
-}
-
 /// Parses a fully qualified app-object name (`a1000001_CAR`, any case): the app and the
 /// upper-case name.
 pub fn parse_fully_qualified_name(segment: &str) -> Option<(AppId, String)> {
@@ -604,10 +592,7 @@ mod tests {
     }
 
     #[test]
-    fn type_ids_and_fully_qualified_names_parse() {
-        assert_eq!(parse_type_id("4-17"), Some(17));
-        assert_eq!(parse_type_id("4-"), None);
-        assert_eq!(parse_type_id("2-17"), None);
+    fn fully_qualified_names_parse() {
         assert_eq!(
             parse_fully_qualified_name("a1000001_car"),
             Some((AppId(1_000_001), "CAR".to_owned()))

@@ -4,6 +4,7 @@
 //! name `p{portalId}_{name}`, for app objects `a{appId}_{name}`.
 
 use std::fmt;
+use std::str::FromStr;
 
 use super::app_object;
 use crate::AppId;
@@ -31,7 +32,12 @@ impl StandardType {
     ];
 
     /// HubSpot's objectTypeId.
-    pub fn type_id(self) -> &'static str {
+    pub fn type_id(self) -> ObjectTypeId {
+        ObjectTypeId::Standard(self)
+    }
+
+    /// HubSpot's objectTypeId in its wire form (`0-1`).
+    pub fn type_id_str(self) -> &'static str {
         match self {
             StandardType::Contacts => "0-1",
             StandardType::Companies => "0-2",
@@ -65,14 +71,7 @@ impl StandardType {
         let lower = segment.to_ascii_lowercase();
         StandardType::ALL
             .into_iter()
-            .find(|t| lower == t.plural() || lower == t.singular() || lower == t.type_id())
-    }
-
-    /// The type with this objectTypeId.
-    pub fn from_type_id(type_id: &str) -> Option<StandardType> {
-        StandardType::ALL
-            .into_iter()
-            .find(|t| t.type_id() == type_id)
+            .find(|t| lower == t.plural() || lower == t.singular() || lower == t.type_id_str())
     }
 
     /// The property that stamps the last modification (`lastmodifieddate` on contacts,
@@ -94,13 +93,134 @@ impl fmt::Display for StandardType {
 /// The prefix of custom-object type ids.
 pub const CUSTOM_TYPE_ID_PREFIX: &str = "2-";
 
+/// The prefix of app-object type ids (Chronik's own family, beside HubSpot's `0-` and `2-`).
+pub const APP_OBJECT_TYPE_ID_PREFIX: &str = "4-";
+
+/// An objectTypeId: what kind of type it is and its number. Its [`Display`](fmt::Display) is
+/// the wire and column form (`0-1`, `2-17`, `4-3`); [`ObjectTypeId::parse`] reads that form
+/// back at the edges (path segments, wire inputs, stored rows), so nothing past them parses
+/// a type id string to learn its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectTypeId {
+    /// One of the four standard types (`0-1`, `0-2`, `0-3`, `0-5`).
+    Standard(StandardType),
+    /// A custom object (`2-<n>`).
+    Custom(i64),
+    /// An app object (`4-<n>`).
+    App(i64),
+}
+
+/// A string that is not an objectTypeId in its canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidObjectTypeId(pub String);
+
+impl fmt::Display for InvalidObjectTypeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\" is not an objectTypeId", self.0)
+    }
+}
+
+impl std::error::Error for InvalidObjectTypeId {}
+
+impl ObjectTypeId {
+    /// Parses the canonical form: `0-1`, `0-2`, `0-3`, `0-5`, or `2-<n>` / `4-<n>` with `<n>` a
+    /// positive decimal number without leading zeros that fits an `i64`. Exactly the strings
+    /// [`Display`](fmt::Display) writes parse, so a parsed id written back is the same text.
+    pub fn parse(raw: &str) -> Option<ObjectTypeId> {
+        if let Some(t) = StandardType::ALL
+            .into_iter()
+            .find(|t| t.type_id_str() == raw)
+        {
+            return Some(ObjectTypeId::Standard(t));
+        }
+        let number = |rest: &str| -> Option<i64> {
+            let canonical = !rest.is_empty()
+                && rest.bytes().all(|b| b.is_ascii_digit())
+                && !rest.starts_with('0');
+            canonical.then(|| rest.parse().ok()).flatten()
+        };
+        if let Some(rest) = raw.strip_prefix(CUSTOM_TYPE_ID_PREFIX) {
+            return number(rest).map(ObjectTypeId::Custom);
+        }
+        if let Some(rest) = raw.strip_prefix(APP_OBJECT_TYPE_ID_PREFIX) {
+            return number(rest).map(ObjectTypeId::App);
+        }
+        None
+    }
+
+    /// The standard type, when it is one.
+    pub fn standard(self) -> Option<StandardType> {
+        match self {
+            ObjectTypeId::Standard(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether it names a custom object type (`2-<n>`).
+    pub fn is_custom(self) -> bool {
+        matches!(self, ObjectTypeId::Custom(_))
+    }
+
+    /// The `<n>` after the dash (`1` for `0-1`, `17` for `2-17`): a custom object schema's
+    /// `id`, an app object's number.
+    pub fn number(self) -> i64 {
+        match self {
+            ObjectTypeId::Standard(t) => match t {
+                StandardType::Contacts => 1,
+                StandardType::Companies => 2,
+                StandardType::Deals => 3,
+                StandardType::Tickets => 5,
+            },
+            ObjectTypeId::Custom(n) | ObjectTypeId::App(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for ObjectTypeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectTypeId::Standard(t) => f.write_str(t.type_id_str()),
+            ObjectTypeId::Custom(n) => write!(f, "{CUSTOM_TYPE_ID_PREFIX}{n}"),
+            ObjectTypeId::App(n) => write!(f, "{APP_OBJECT_TYPE_ID_PREFIX}{n}"),
+        }
+    }
+}
+
+impl FromStr for ObjectTypeId {
+    type Err = InvalidObjectTypeId;
+
+    fn from_str(raw: &str) -> Result<ObjectTypeId, InvalidObjectTypeId> {
+        ObjectTypeId::parse(raw).ok_or_else(|| InvalidObjectTypeId(raw.to_owned()))
+    }
+}
+
+/// Stored and sent as its wire form, the string `"2-17"`.
+impl serde::Serialize for ObjectTypeId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectTypeId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ObjectTypeId, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<StandardType> for ObjectTypeId {
+    fn from(t: StandardType) -> ObjectTypeId {
+        ObjectTypeId::Standard(t)
+    }
+}
+
 /// What a `{objectType}` path segment names, before the store is asked about custom types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectTypeRef {
     /// One of the four standard types.
     Standard(StandardType),
-    /// A custom object by objectTypeId (`2-17`).
-    CustomTypeId(String),
+    /// A custom object by objectTypeId (`2-17`): the `<n>`.
+    CustomTypeId(i64),
     /// A custom object by name: fully qualified (`p123_cars`) or short (`cars`); the name is
     /// stored without the prefix.
     CustomName(String),
@@ -125,13 +245,11 @@ impl ObjectTypeRef {
         if let Some(standard) = StandardType::parse(segment) {
             return ObjectTypeRef::Standard(standard);
         }
-        if let Some(n) = segment.strip_prefix(CUSTOM_TYPE_ID_PREFIX) {
-            if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
-                return ObjectTypeRef::CustomTypeId(segment.to_owned());
-            }
-        }
-        if let Some(n) = app_object::parse_type_id(segment) {
-            return ObjectTypeRef::AppTypeId(n);
+        match ObjectTypeId::parse(segment) {
+            Some(ObjectTypeId::Standard(t)) => return ObjectTypeRef::Standard(t),
+            Some(ObjectTypeId::Custom(n)) => return ObjectTypeRef::CustomTypeId(n),
+            Some(ObjectTypeId::App(n)) => return ObjectTypeRef::AppTypeId(n),
+            None => {}
         }
         let prefix = format!("p{portal_id}_");
         let name = segment.strip_prefix(&prefix).unwrap_or(segment);
@@ -180,7 +298,7 @@ mod tests {
     fn custom_types_parse_by_id_and_by_qualified_or_short_name() {
         assert_eq!(
             ObjectTypeRef::parse("2-17", 99),
-            ObjectTypeRef::CustomTypeId("2-17".into())
+            ObjectTypeRef::CustomTypeId(17)
         );
         assert_eq!(
             ObjectTypeRef::parse("p99_cars", 99),
@@ -219,5 +337,72 @@ mod tests {
             ObjectTypeRef::parse("4-x", 99),
             ObjectTypeRef::CustomName("4-x".into())
         );
+    }
+
+    #[test]
+    fn type_ids_display_in_wire_form_and_parse_back() {
+        for (raw, id) in [
+            ("0-1", ObjectTypeId::Standard(StandardType::Contacts)),
+            ("0-2", ObjectTypeId::Standard(StandardType::Companies)),
+            ("0-3", ObjectTypeId::Standard(StandardType::Deals)),
+            ("0-5", ObjectTypeId::Standard(StandardType::Tickets)),
+            ("2-17", ObjectTypeId::Custom(17)),
+            ("2-1", ObjectTypeId::Custom(1)),
+            ("4-3", ObjectTypeId::App(3)),
+            ("4-9223372036854775807", ObjectTypeId::App(i64::MAX)),
+        ] {
+            assert_eq!(ObjectTypeId::parse(raw), Some(id), "{raw}");
+            assert_eq!(raw.parse::<ObjectTypeId>(), Ok(id), "{raw}");
+            assert_eq!(id.to_string(), raw);
+        }
+        assert_eq!(ObjectTypeId::Custom(17).number(), 17);
+        assert_eq!(StandardType::Tickets.type_id().number(), 5);
+        assert!(ObjectTypeId::Custom(1).is_custom());
+        assert!(!ObjectTypeId::App(1).is_custom());
+        assert_eq!(
+            serde_json::to_string(&ObjectTypeId::Custom(17)).unwrap(),
+            "\"2-17\""
+        );
+        assert_eq!(
+            serde_json::from_str::<ObjectTypeId>("\"4-3\"").unwrap(),
+            ObjectTypeId::App(3)
+        );
+        assert!(serde_json::from_str::<ObjectTypeId>("\"2-\"").is_err());
+    }
+
+    #[test]
+    fn malformed_type_ids_do_not_parse() {
+        for raw in [
+            "",
+            "2-",
+            "2-x",
+            "2-1x",
+            "2--1",
+            "2-+1",
+            "2-007",
+            "2-0",
+            "4-",
+            "4-0",
+            "4-x",
+            "0-4",
+            "0-0",
+            "0-01",
+            "0-",
+            "1-1",
+            "3-1",
+            "2",
+            "contacts",
+            " 2-1",
+            "2-1 ",
+            "2-9223372036854775808",
+            "4-99999999999999999999",
+        ] {
+            assert_eq!(ObjectTypeId::parse(raw), None, "{raw:?}");
+            assert_eq!(
+                raw.parse::<ObjectTypeId>(),
+                Err(InvalidObjectTypeId(raw.to_owned())),
+                "{raw:?}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::object_type::StandardType;
+use super::object_type::{ObjectTypeId, StandardType};
 use super::property::{
     parse_label, parse_property_name, PropertyDefinition, PropertyOption, PropertyType,
     MAX_PROPERTY_LABEL_CHARS, MAX_PROPERTY_OPTIONS,
@@ -462,16 +462,16 @@ pub struct SchemaDefinition {
     /// Searched by the free-text `query`.
     pub searchable_properties: Vec<String>,
     /// Object type ids this type associates with (`0-1`, ...).
-    pub associated_objects: Vec<String>,
+    pub associated_objects: Vec<ObjectTypeId>,
 }
 
-/// Resolves an `associatedObjects` entry (`CONTACT`, `contacts`, `0-1`, `2-17`) to a type id.
-pub fn associated_type_id(raw: &str) -> Option<String> {
+/// Resolves an `associatedObjects` entry (`CONTACT`, `contacts`, `0-1`, `2-17`) to a type id:
+/// a standard type by name or type id, or a custom object's type id.
+pub fn associated_type_id(raw: &str) -> Option<ObjectTypeId> {
     if let Some(t) = StandardType::parse(raw) {
-        return Some(t.type_id().to_owned());
+        return Some(t.type_id());
     }
-    let rest = raw.strip_prefix("2-")?;
-    (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())).then(|| raw.to_owned())
+    ObjectTypeId::parse(raw).filter(|id| id.is_custom())
 }
 
 /// Resolves an `associatedObjects` entry or a `toObjectTypeId` (`field` names it): a standard
@@ -481,19 +481,15 @@ pub fn associated_type_id(raw: &str) -> Option<String> {
 pub fn check_associated_type(
     field: &str,
     raw: &str,
-    custom_type_ids: &[String],
-) -> Result<String, ValidationError> {
+    custom_type_ids: &[ObjectTypeId],
+) -> Result<ObjectTypeId, ValidationError> {
     match associated_type_id(raw) {
         None => Err(ValidationError::new(
             field,
             "INVALID_OBJECT_TYPE",
             format!("{field} \"{raw}\" is not CONTACT, COMPANY, DEAL, TICKET or an objectTypeId"),
         )),
-        Some(id)
-            if StandardType::from_type_id(&id).is_some() || custom_type_ids.contains(&id) =>
-        {
-            Ok(id)
-        }
+        Some(id) if id.standard().is_some() || custom_type_ids.contains(&id) => Ok(id),
         Some(id) => Err(ValidationError::new(
             field,
             "OBJECT_TYPE_NOT_FOUND",
@@ -533,7 +529,7 @@ fn parse_labels(
 /// ([`check_associated_type`]).
 pub fn check_schema(
     input: &SchemaInput,
-    custom_type_ids: &[String],
+    custom_type_ids: &[ObjectTypeId],
 ) -> Result<(SchemaDefinition, Vec<PropertyDefinition>), DomainError> {
     let mut problems = Problems::new();
     let name = match input.name.as_deref() {
@@ -765,7 +761,7 @@ pub struct AssociationInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssociationDefinition {
     /// The other type's id (`0-1`, `2-17`).
-    pub to_type_id: String,
+    pub to_type_id: ObjectTypeId,
     /// Its name, when one was sent.
     pub name: Option<String>,
 }
@@ -775,13 +771,13 @@ pub struct AssociationDefinition {
 /// custom object schemas, [`check_associated_type`]), `name` at most
 /// [`MAX_ASSOCIATION_NAME_CHARS`].
 pub fn check_association(
-    type_id: &str,
+    type_id: ObjectTypeId,
     input: &AssociationInput,
-    custom_type_ids: &[String],
+    custom_type_ids: &[ObjectTypeId],
 ) -> Result<AssociationDefinition, DomainError> {
     let mut problems = Problems::new();
     match input.from_object_type_id.as_deref() {
-        Some(from) if associated_type_id(from).as_deref() == Some(type_id) => {}
+        Some(from) if associated_type_id(from) == Some(type_id) => {}
         Some(from) => problems.push(ValidationError::new(
             "fromObjectTypeId",
             "INVALID_OBJECT_TYPE",
@@ -842,7 +838,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(def.name, "cars");
-        assert_eq!(def.associated_objects, vec!["0-1", "0-2"]);
+        let shown: Vec<String> = def
+            .associated_objects
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(shown, ["0-1", "0-2"]);
         assert_eq!(props.len(), 2);
         assert_eq!(
             props[0].field_type, "text",
@@ -977,13 +978,18 @@ mod tests {
 
     #[test]
     fn associated_objects_name_standard_types_or_the_accounts_own_custom_types() {
-        let own = vec!["2-7".to_owned()];
+        let own = vec![ObjectTypeId::Custom(7)];
         let (def, _) = check_schema(
             &cars(&["CONTACT", "companies", "0-3", "ticket", "2-7"]),
             &own,
         )
         .unwrap();
-        assert_eq!(def.associated_objects, ["0-1", "0-2", "0-3", "0-5", "2-7"]);
+        let shown: Vec<String> = def
+            .associated_objects
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(shown, ["0-1", "0-2", "0-3", "0-5", "2-7"]);
 
         let err = check_schema(&cars(&["CONTACT", "2-1001", "2-7", "PLANET"]), &own).unwrap_err();
         let message = err.to_string();
@@ -999,24 +1005,33 @@ mod tests {
 
     #[test]
     fn association_definitions_lead_to_known_types_with_a_bounded_name() {
-        let own = vec!["2-7".to_owned(), "2-8".to_owned()];
+        let own = vec![ObjectTypeId::Custom(7), ObjectTypeId::Custom(8)];
         let input = |to: &str, name: Option<String>| AssociationInput {
             from_object_type_id: Some("2-7".into()),
             to_object_type_id: Some(to.into()),
             name,
         };
-        let ok = check_association("2-7", &input("2-8", Some("n".repeat(100))), &own).unwrap();
-        assert_eq!(ok.to_type_id, "2-8");
+        let ok = check_association(
+            ObjectTypeId::Custom(7),
+            &input("2-8", Some("n".repeat(100))),
+            &own,
+        )
+        .unwrap();
+        assert_eq!(ok.to_type_id, ObjectTypeId::Custom(8));
         assert_eq!(
-            check_association("2-7", &input("DEAL", None), &own)
+            check_association(ObjectTypeId::Custom(7), &input("DEAL", None), &own)
                 .unwrap()
                 .to_type_id,
-            "0-3"
+            ObjectTypeId::Standard(StandardType::Deals)
         );
         assert_eq!(
             fields_and_codes(
-                check_association("2-7", &input("2-1001", Some("n".repeat(101))), &own)
-                    .unwrap_err()
+                check_association(
+                    ObjectTypeId::Custom(7),
+                    &input("2-1001", Some("n".repeat(101))),
+                    &own
+                )
+                .unwrap_err()
             ),
             [
                 ("toObjectTypeId".to_owned(), "OBJECT_TYPE_NOT_FOUND"),
@@ -1028,7 +1043,9 @@ mod tests {
             ..input("0-1", None)
         };
         assert_eq!(
-            fields_and_codes(check_association("2-7", &wrong_from, &own).unwrap_err()),
+            fields_and_codes(
+                check_association(ObjectTypeId::Custom(7), &wrong_from, &own).unwrap_err()
+            ),
             [("fromObjectTypeId".to_owned(), "INVALID_OBJECT_TYPE")]
         );
     }

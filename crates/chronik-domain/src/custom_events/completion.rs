@@ -122,7 +122,7 @@ pub fn check_completion(
     });
     let record = identify(
         Priority::CustomEvents,
-        &definition.primary_object_type_id,
+        definition.primary_object_type_id,
         &ids,
         path,
     )

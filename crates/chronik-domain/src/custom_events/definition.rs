@@ -2,6 +2,7 @@
 //! properties of a new definition and later changes to them, and custom matching ids.
 
 use super::completion::MAX_VALUE_CHARS;
+use crate::crm::object_type::ObjectTypeId;
 use crate::crm::property::{simple_options, PropertyOption, PropertyType};
 use crate::error::{DomainError, Problems, ValidationError};
 use crate::text::{check_max_chars, parse_optional_text, MAX_DESCRIPTION_CHARS};
@@ -160,7 +161,7 @@ pub struct EventDefinition {
     /// Description.
     pub description: String,
     /// The objectTypeId of the primary object (`0-1` for contacts, `2-<n>` for a custom object).
-    pub primary_object_type_id: String,
+    pub primary_object_type_id: ObjectTypeId,
     /// Whether HubSpot's default event properties belong to it.
     pub include_default_properties: bool,
     /// Its custom properties, in the order they were added.
@@ -900,7 +901,7 @@ mod tests {
             name: "login".into(),
             label: "Login".into(),
             description: String::new(),
-            primary_object_type_id: "0-1".into(),
+            primary_object_type_id: crate::crm::object_type::StandardType::Contacts.type_id(),
             include_default_properties: true,
             properties: (0..n)
                 .map(|i| EventProperty {

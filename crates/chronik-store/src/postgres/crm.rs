@@ -17,8 +17,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chronik_domain::crm::app_object::parse_type_id;
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::SchemaDefinition;
 use chronik_domain::{AccountId, ObjectId};
@@ -30,6 +30,7 @@ use sqlx::{PgConnection, Row};
 use super::app_objects::installed_app_object;
 use super::{account_exists, db, from_ms, ms, PostgresStore};
 use crate::crm::*;
+use crate::error::stored_type_id;
 use crate::history::{self, HistoryMap};
 use crate::StoreError;
 
@@ -45,7 +46,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 fn object_row(r: &PgRow) -> Result<StoredObject, StoreError> {
     Ok(StoredObject {
         id: ObjectId(r.try_get(0).map_err(db)?),
-        type_id: r.try_get(1).map_err(db)?,
+        type_id: stored_type_id(r.try_get(1).map_err(db)?)?,
         properties: r
             .try_get::<Json<BTreeMap<String, String>>, _>(2)
             .map_err(db)?
@@ -69,9 +70,9 @@ fn property_row(r: &PgRow) -> Result<StoredProperty, StoreError> {
 /// Reads `object_type_id, definition, created_at, updated_at, archived_at`; associations are
 /// added by [`with_associations`].
 fn schema_row(r: &PgRow) -> Result<StoredSchema, StoreError> {
-    let type_id: String = r.try_get(0).map_err(db)?;
+    let type_id = stored_type_id(r.try_get(0).map_err(db)?)?;
     Ok(StoredSchema {
-        id: type_id.strip_prefix("2-").unwrap_or(&type_id).to_owned(),
+        id: type_id.number().to_string(),
         type_id,
         definition: r.try_get::<Json<SchemaDefinition>, _>(1).map_err(db)?.0,
         created_at: from_ms(r.try_get(2).map_err(db)?),
@@ -85,8 +86,8 @@ fn schema_row(r: &PgRow) -> Result<StoredSchema, StoreError> {
 fn association_row(r: &PgRow) -> Result<StoredAssociation, StoreError> {
     Ok(StoredAssociation {
         id: r.try_get::<i64, _>(0).map_err(db)?.to_string(),
-        from_type_id: r.try_get(1).map_err(db)?,
-        to_type_id: r.try_get(2).map_err(db)?,
+        from_type_id: stored_type_id(r.try_get(1).map_err(db)?)?,
+        to_type_id: stored_type_id(r.try_get(2).map_err(db)?)?,
         name: r.try_get(3).map_err(db)?,
         created_at: from_ms(r.try_get(4).map_err(db)?),
         updated_at: from_ms(r.try_get(5).map_err(db)?),
@@ -102,7 +103,7 @@ async fn with_associations(
     if schemas.is_empty() {
         return Ok(schemas);
     }
-    let types: Vec<String> = schemas.iter().map(|s| s.type_id.clone()).collect();
+    let types: Vec<String> = schemas.iter().map(|s| s.type_id.to_string()).collect();
     let rows = sqlx::query(
         "SELECT association_id, from_type_id, to_type_id, name, created_at, updated_at
          FROM crm_schema_associations
@@ -114,19 +115,15 @@ async fn with_associations(
     .fetch_all(conn)
     .await
     .map_err(db)?;
-    let mut by_type: HashMap<String, Vec<StoredAssociation>> = HashMap::new();
+    let mut by_type: HashMap<ObjectTypeId, Vec<StoredAssociation>> = HashMap::new();
     for row in &rows {
         let a = association_row(row)?;
-        by_type.entry(a.from_type_id.clone()).or_default().push(a);
+        by_type.entry(a.from_type_id).or_default().push(a);
     }
     for s in &mut schemas {
         s.associations = by_type.remove(&s.type_id).unwrap_or_default();
     }
     Ok(schemas)
-}
-
-fn is_custom_type(type_id: &str) -> bool {
-    type_id.starts_with("2-")
 }
 
 /// Turns a unique violation into `Conflict` on `constraint`.
@@ -248,12 +245,14 @@ impl CrmStore for PostgresStore {
     async fn create_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         inputs: Vec<NewObject>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        if is_custom_type(type_id) {
+        if object_type.is_custom() {
             // KEY SHARE: archive_schema locks the row FOR UPDATE, so it waits for this batch
             // (and then sees its records), or this batch waits for it (and finds no schema).
             sqlx::query(
@@ -267,7 +266,7 @@ impl CrmStore for PostgresStore {
             .await
             .map_err(db)?;
         }
-        if let Some(n) = parse_type_id(type_id) {
+        if let ObjectTypeId::App(n) = object_type {
             installed_app_object(&mut tx, account, n).await?;
         }
         if inputs.is_empty() {
@@ -395,7 +394,7 @@ impl CrmStore for PostgresStore {
                 }),
                 None => Ok(StoredObject {
                     id: ObjectId(id),
-                    type_id: type_id.to_owned(),
+                    type_id: object_type,
                     properties: input.properties,
                     created_at: at,
                     updated_at: at,
@@ -409,10 +408,12 @@ impl CrmStore for PostgresStore {
     async fn update_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         updates: Vec<ObjectUpdate>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         // Lock every row of the batch at once, in id order.
@@ -452,7 +453,7 @@ impl CrmStore for PostgresStore {
             let result = update_one(
                 &mut tx,
                 account,
-                type_id,
+                object_type,
                 &mut current,
                 update,
                 now,
@@ -470,10 +471,12 @@ impl CrmStore for PostgresStore {
     async fn archive_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         ids: Vec<ObjectId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
         // One statement: archive the live ones, release their unique values.
         let rows = sqlx::query(
@@ -520,10 +523,12 @@ impl CrmStore for PostgresStore {
     async fn get_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         ids: &[ObjectId],
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         // Nothing to look up (search asks for ids and unique values at once): skip the database.
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -557,9 +562,11 @@ impl CrmStore for PostgresStore {
     async fn find_by_unique(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         values: &[UniqueValue],
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         if values.is_empty() {
             return Ok(Vec::new());
         }
@@ -589,11 +596,13 @@ impl CrmStore for PostgresStore {
     async fn list_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         after: Option<ObjectId>,
         limit: usize,
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let rows = sqlx::query(
             "SELECT object_id, object_type_id, properties, created_at, updated_at, archived_at
              FROM crm_objects
@@ -616,9 +625,11 @@ impl CrmStore for PostgresStore {
     async fn object_history(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         id: ObjectId,
     ) -> Result<BTreeMap<String, Vec<HistoryEntry>>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let row = sqlx::query(
             "SELECT properties, history, created_at FROM crm_objects
              WHERE account_id = $1 AND object_id = $2 AND object_type_id = $3",
@@ -646,10 +657,12 @@ impl CrmStore for PostgresStore {
     async fn create_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         sqlx::query(
             "INSERT INTO crm_properties
                  (account_id, object_type_id, name, definition, created_at, updated_at)
@@ -676,9 +689,11 @@ impl CrmStore for PostgresStore {
     async fn list_properties(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         archived: bool,
     ) -> Result<Vec<StoredProperty>, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let rows = sqlx::query(
             "SELECT definition, created_at, updated_at, archived_at FROM crm_properties
              WHERE account_id = $1 AND object_type_id = $2 AND (archived_at IS NOT NULL) = $3
@@ -697,10 +712,12 @@ impl CrmStore for PostgresStore {
     async fn update_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let row = sqlx::query(
             "UPDATE crm_properties SET definition = $4, updated_at = $5
              WHERE account_id = $1 AND object_type_id = $2 AND name = $3 AND archived_at IS NULL
@@ -722,10 +739,12 @@ impl CrmStore for PostgresStore {
     async fn archive_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let archived = sqlx::query(
             "UPDATE crm_properties SET archived_at = $4, updated_at = $4
              WHERE account_id = $1 AND object_type_id = $2 AND name = $3 AND archived_at IS NULL",
@@ -799,9 +818,15 @@ impl CrmStore for PostgresStore {
                  RETURNING association_id, from_type_id, to_type_id, name, created_at, updated_at",
             )
             .bind(account.0)
-            .bind(&schema.type_id)
+            .bind(schema.type_id.to_string())
             .bind(ms(now))
-            .bind(&definition.associated_objects)
+            .bind(
+                definition
+                    .associated_objects
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
@@ -825,7 +850,7 @@ impl CrmStore for PostgresStore {
                  FROM UNNEST($4::text[], $5::text[]) AS p(name, definition)",
             )
             .bind(account.0)
-            .bind(&schema.type_id)
+            .bind(schema.type_id.to_string())
             .bind(ms(now))
             .bind(&names)
             .bind(&definitions)
@@ -872,13 +897,13 @@ impl CrmStore for PostgresStore {
                 "SELECT object_type_id, definition, created_at, updated_at, archived_at
                  FROM crm_schemas
                  WHERE account_id = $1 AND object_type_id = $2 AND archived_at IS NULL",
-                t,
+                t.to_string(),
             ),
             SchemaKey::Name(n) => (
                 "SELECT object_type_id, definition, created_at, updated_at, archived_at
                  FROM crm_schemas
                  WHERE account_id = $1 AND name = $2 AND archived_at IS NULL",
-                n,
+                n.clone(),
             ),
         };
         let mut conn = self.pool.acquire().await.map_err(db)?;
@@ -897,10 +922,12 @@ impl CrmStore for PostgresStore {
     async fn update_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &SchemaDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredSchema, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let mut conn = self.pool.acquire().await.map_err(db)?;
         // The stored name wins over the one in `definition`: a schema is never renamed.
         let row = sqlx::query(
@@ -926,9 +953,11 @@ impl CrmStore for PostgresStore {
     async fn archive_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let mut tx = self.pool.begin().await.map_err(db)?;
         // FOR UPDATE waits for batches creating records of the type (they hold KEY SHARE), so
         // the next statement's snapshot sees their records; later batches wait for this one.
@@ -971,11 +1000,13 @@ impl CrmStore for PostgresStore {
     async fn create_schema_association(
         &self,
         account: AccountId,
-        type_id: &str,
-        to_type_id: &str,
+        object_type: ObjectTypeId,
+        to_type_id: ObjectTypeId,
         name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<StoredAssociation, StoreError> {
+        let type_id_text = object_type.to_string();
+        let type_id = type_id_text.as_str();
         let row = sqlx::query(
             "INSERT INTO crm_schema_associations
                  (account_id, association_id, from_type_id, to_type_id, name, created_at, updated_at)
@@ -986,7 +1017,7 @@ impl CrmStore for PostgresStore {
         )
         .bind(account.0)
         .bind(type_id)
-        .bind(to_type_id)
+        .bind(to_type_id.to_string())
         .bind(name)
         .bind(ms(now))
         .fetch_one(&self.pool)
@@ -1010,12 +1041,14 @@ struct Current {
 async fn update_one(
     tx: &mut PgConnection,
     account: AccountId,
-    type_id: &str,
+    object_type: ObjectTypeId,
     current: &mut HashMap<i64, Current>,
     update: ObjectUpdate,
     now: DateTime<Utc>,
     rows: &mut u64,
 ) -> Result<Item<StoredObject>, StoreError> {
+    let type_id_text = object_type.to_string();
+    let type_id = type_id_text.as_str();
     let id = update.id.0;
     let Some(state) = current.get_mut(&id) else {
         return Ok(Err(StoreError::NotFound));
@@ -1117,7 +1150,7 @@ async fn update_one(
     state.history = Some(history);
     Ok(Ok(StoredObject {
         id: update.id,
-        type_id: type_id.to_owned(),
+        type_id: object_type,
         properties,
         created_at: from_ms(created_ms),
         updated_at: from_ms(ms(now)),

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
@@ -31,6 +32,7 @@ use super::single_sends::{GroupSink, Reply};
 use super::tenancy::contact_by_email;
 use super::{db, from_ms, ms, raise_settings_version, PostgresStore};
 use crate::custom_events::*;
+use crate::error::stored_type_id;
 use crate::{occurrence_id, SettingsVersion, StoreError};
 
 const QUOTA: &str = "event definitions";
@@ -284,7 +286,7 @@ impl CustomEventStore for PostgresStore {
         }
         if let Some((type_id, id)) = &query.record {
             sql.push(" AND object_type_id = ")
-                .push_bind(type_id.clone())
+                .push_bind(type_id.to_string())
                 .push(" AND object_id = ")
                 .push_bind(id.0);
         }
@@ -472,7 +474,7 @@ impl PostgresStore {
                 (None, _) => return Err(StoreError::internal("an unresolved record")),
             };
             definition_ids.push(completion.definition_id.0);
-            type_ids.push(completion.object_type_id.as_str());
+            type_ids.push(completion.object_type_id.to_string());
             ids.push(object_id);
             times.push(ms(completion.occurred_at));
             uuids.push(occurrence_id::encode(&completion.uuid));
@@ -614,14 +616,14 @@ async fn resolve_records(
             RecordRef::Id(ObjectId(id)) => by_id.push(*id),
             RecordRef::Utk(utk) => utks.push(utk),
             RecordRef::Unique(v) => {
-                u_types.push(c.object_type_id.as_str());
+                u_types.push(c.object_type_id.to_string());
                 u_props.push(v.property.as_str());
                 u_values.push(v.value.as_str());
             }
             RecordRef::Email(_) => {}
         }
     }
-    let mut live: HashSet<(i64, String)> = HashSet::new();
+    let mut live: HashSet<(i64, ObjectTypeId)> = HashSet::new();
     let mut current = match lock {
         AccountLock::Held(version) => Some(version),
         AccountLock::ShareFirst => None,
@@ -648,7 +650,11 @@ async fn resolve_records(
             return Err(StoreError::NotFound);
         };
         current.get_or_insert(SettingsVersion(*version));
-        live.extend(rows.into_iter().filter_map(|(_, id, t)| id.zip(t)));
+        for (_, id, t) in rows {
+            if let (Some(id), Some(t)) = (id, t) {
+                live.insert((id, stored_type_id(&t)?));
+            }
+        }
     } else if current.is_none() {
         current = Some(settings_version(&mut *tx, account, RowLock::Share).await?);
     }
@@ -669,7 +675,7 @@ async fn resolve_records(
         .map_err(db)?;
         by_utk.extend(rows);
     }
-    let mut by_unique: HashMap<(String, String, String), i64> = HashMap::new();
+    let mut by_unique: HashMap<(ObjectTypeId, String, String), i64> = HashMap::new();
     if !u_types.is_empty() {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT u.object_type_id, u.property, u.value, u.object_id
@@ -685,7 +691,9 @@ async fn resolve_records(
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        by_unique.extend(rows.into_iter().map(|(t, p, v, id)| ((t, p, v), id)));
+        for (t, p, v, id) in rows {
+            by_unique.insert((stored_type_id(&t)?, p, v), id);
+        }
     }
     let mut resolved = Vec::with_capacity(completions.len());
     let mut missing = Vec::new();
@@ -698,15 +706,11 @@ async fn resolve_records(
             |record| -> Result<_, StoreError> {
                 Ok(match record {
                     RecordRef::Id(ObjectId(id)) => live
-                        .contains(&(*id, c.object_type_id.clone()))
+                        .contains(&(*id, c.object_type_id))
                         .then_some(ObjectId(*id)),
                     RecordRef::Utk(utk) => by_utk.get(utk).copied().map(ObjectId),
                     RecordRef::Unique(v) => by_unique
-                        .get(&(
-                            c.object_type_id.clone(),
-                            v.property.clone(),
-                            v.value.clone(),
-                        ))
+                        .get(&(c.object_type_id, v.property.clone(), v.value.clone()))
                         .copied()
                         .map(ObjectId),
                     RecordRef::Email(_) => None,
@@ -739,7 +743,7 @@ fn completion_row(r: &PgRow) -> Result<StoredCompletion, StoreError> {
             seq: r.try_get(0).map_err(db)?,
         },
         definition_id: EventDefinitionId(r.try_get(1).map_err(db)?),
-        object_type_id: r.try_get(2).map_err(db)?,
+        object_type_id: stored_type_id(r.try_get(2).map_err(db)?)?,
         object_id: ObjectId(r.try_get(3).map_err(db)?),
         uuid: occurrence_id::decode(&uuid),
         properties: r

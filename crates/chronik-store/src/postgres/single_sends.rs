@@ -293,7 +293,7 @@ mod tests {
     fn completion(uuid: &str, record: i64) -> NewCompletion {
         NewCompletion {
             definition_id: chronik_domain::EventDefinitionId(1),
-            object_type_id: "0-1".into(),
+            object_type_id: chronik_domain::crm::object_type::StandardType::Contacts.type_id(),
             record: RecordRef::Id(ObjectId(record)),
             occurred_at: Utc::now(),
             uuid: uuid.into(),

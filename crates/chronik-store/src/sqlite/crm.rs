@@ -12,8 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use chronik_domain::crm::app_object::parse_type_id;
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::crm::property::PropertyDefinition;
 use chronik_domain::crm::schema::SchemaDefinition;
 use chronik_domain::{AccountId, ObjectId};
@@ -21,7 +21,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::app_objects::installed_app_object;
-use super::{account_exists, db, from_json, from_ms, json_error, ms, next_id, SqliteStore};
+use super::{
+    account_exists, db, from_json, from_ms, json_error, ms, next_id, type_id_column, SqliteStore,
+};
 use crate::crm::*;
 use crate::history::{self, HistoryMap};
 use crate::StoreError;
@@ -41,7 +43,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 fn object_row(r: &Row<'_>) -> rusqlite::Result<StoredObject> {
     Ok(StoredObject {
         id: ObjectId(r.get(0)?),
-        type_id: r.get(1)?,
+        type_id: type_id_column(r, 1)?,
         properties: from_json(r, 2)?,
         created_at: from_ms(r.get(3)?),
         updated_at: from_ms(r.get(4)?),
@@ -63,9 +65,9 @@ const SCHEMA_COLUMNS: &str = "object_type_id, definition, created_at, updated_at
 
 /// Reads [`SCHEMA_COLUMNS`]; associations are added by [`with_associations`].
 fn schema_row(r: &Row<'_>) -> rusqlite::Result<StoredSchema> {
-    let type_id: String = r.get(0)?;
+    let type_id = type_id_column(r, 0)?;
     Ok(StoredSchema {
-        id: type_id.strip_prefix("2-").unwrap_or(&type_id).to_owned(),
+        id: type_id.number().to_string(),
         type_id,
         definition: from_json(r, 1)?,
         created_at: from_ms(r.get(2)?),
@@ -81,8 +83,8 @@ const ASSOCIATION_COLUMNS: &str =
 fn association_row(r: &Row<'_>) -> rusqlite::Result<StoredAssociation> {
     Ok(StoredAssociation {
         id: r.get::<_, i64>(0)?.to_string(),
-        from_type_id: r.get(1)?,
-        to_type_id: r.get(2)?,
+        from_type_id: type_id_column(r, 1)?,
+        to_type_id: type_id_column(r, 2)?,
         name: r.get(3)?,
         created_at: from_ms(r.get(4)?),
         updated_at: from_ms(r.get(5)?),
@@ -103,16 +105,15 @@ fn with_associations(
         .map_err(db)?;
     for schema in &mut schemas {
         schema.associations = stmt
-            .query_map(params![account.0, schema.type_id], association_row)
+            .query_map(
+                params![account.0, schema.type_id.to_string()],
+                association_row,
+            )
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
     }
     Ok(schemas)
-}
-
-fn is_custom_type(type_id: &str) -> bool {
-    type_id.starts_with("2-")
 }
 
 /// `NotFound` unless the account has a live schema for custom type `type_id`.
@@ -216,17 +217,17 @@ impl CrmStore for SqliteStore {
     async fn create_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         inputs: Vec<NewObject>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         self.write(move |conn| {
             account_exists(conn, account)?;
-            if is_custom_type(&type_id) {
+            if object_type.is_custom() {
                 live_schema(conn, account, &type_id)?;
             }
-            if let Some(n) = parse_type_id(&type_id) {
+            if let ObjectTypeId::App(n) = object_type {
                 installed_app_object(conn, account, n)?;
             }
             if inputs.is_empty() {
@@ -263,7 +264,7 @@ impl CrmStore for SqliteStore {
                 match claim_all(conn, account, &type_id, id, &input.unique)? {
                     Ok(()) => results.push(Ok(StoredObject {
                         id: ObjectId(id),
-                        type_id: type_id.clone(),
+                        type_id: object_type,
                         properties: input.properties,
                         created_at: at,
                         updated_at: at,
@@ -291,15 +292,14 @@ impl CrmStore for SqliteStore {
     async fn update_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         updates: Vec<ObjectUpdate>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<StoredObject, StoreError>>, StoreError> {
-        let type_id = type_id.to_owned();
         self.write(move |conn| {
             let mut results = Vec::with_capacity(updates.len());
             for update in updates {
-                results.push(update_one(conn, account, &type_id, update, now)?);
+                results.push(update_one(conn, account, object_type, update, now)?);
             }
             Ok(results)
         })
@@ -310,11 +310,11 @@ impl CrmStore for SqliteStore {
     async fn archive_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         ids: Vec<ObjectId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         self.write(move |conn| {
             let mut archive = conn
                 .prepare_cached(
@@ -350,10 +350,11 @@ impl CrmStore for SqliteStore {
     async fn get_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         ids: &[ObjectId],
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let type_id = object_type.to_string();
         // Nothing to look up (search asks for ids and unique values at once): skip the database.
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -389,9 +390,10 @@ impl CrmStore for SqliteStore {
     async fn find_by_unique(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         values: &[UniqueValue],
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let type_id = object_type.to_string();
         if values.is_empty() {
             return Ok(Vec::new());
         }
@@ -426,12 +428,12 @@ impl CrmStore for SqliteStore {
     async fn list_objects(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         after: Option<ObjectId>,
         limit: usize,
         archived: bool,
     ) -> Result<Vec<StoredObject>, StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read_scan(account, move |conn| {
             let mut stmt = conn
@@ -458,10 +460,10 @@ impl CrmStore for SqliteStore {
     async fn object_history(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         id: ObjectId,
     ) -> Result<BTreeMap<String, Vec<HistoryEntry>>, StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         self.read(move |conn| {
             let (properties, stored, created_ms) = conn
                 .prepare_cached(
@@ -481,10 +483,11 @@ impl CrmStore for SqliteStore {
     async fn create_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError> {
+        let type_id = object_type.to_string();
         let (type_id, definition) = (type_id.to_owned(), definition.clone());
         self.write(move |conn| {
             conn.prepare_cached(
@@ -515,10 +518,10 @@ impl CrmStore for SqliteStore {
     async fn list_properties(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         archived: bool,
     ) -> Result<Vec<StoredProperty>, StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
@@ -543,10 +546,11 @@ impl CrmStore for SqliteStore {
     async fn update_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &PropertyDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredProperty, StoreError> {
+        let type_id = object_type.to_string();
         let (type_id, definition) = (type_id.to_owned(), definition.clone());
         self.write(move |conn| {
             let created_ms: i64 = conn
@@ -582,10 +586,11 @@ impl CrmStore for SqliteStore {
     async fn archive_property(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let type_id = object_type.to_string();
         let (type_id, name) = (type_id.to_owned(), name.to_owned());
         self.write(move |conn| {
             let archived = conn
@@ -617,7 +622,8 @@ impl CrmStore for SqliteStore {
         self.write(move |conn| {
             account_exists(conn, account)?;
             let n = next_id(conn, "object_type")?;
-            let type_id = format!("2-{n}");
+            let object_type = ObjectTypeId::Custom(n);
+            let type_id = object_type.to_string();
             let inserted = conn
                 .prepare_cached(
                     "INSERT INTO crm_schemas
@@ -663,11 +669,11 @@ impl CrmStore for SqliteStore {
             let associations = definition
                 .associated_objects
                 .iter()
-                .map(|to| insert_association(conn, account, type_id.clone(), to.clone(), None, now))
+                .map(|to| insert_association(conn, account, object_type, *to, None, now))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(StoredSchema {
-                id: n.to_string(),
-                type_id,
+                id: object_type.number().to_string(),
+                type_id: object_type,
                 definition,
                 created_at: from_ms(ms(now)),
                 updated_at: from_ms(ms(now)),
@@ -710,8 +716,8 @@ impl CrmStore for SqliteStore {
         let key = key.clone();
         self.read(move |conn| {
             let (column, value) = match &key {
-                SchemaKey::TypeId(t) => ("object_type_id", t),
-                SchemaKey::Name(n) => ("name", n),
+                SchemaKey::TypeId(t) => ("object_type_id", t.to_string()),
+                SchemaKey::Name(n) => ("name", n.clone()),
             };
             let schema = conn
                 .prepare_cached(&format!(
@@ -731,10 +737,11 @@ impl CrmStore for SqliteStore {
     async fn update_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         definition: &SchemaDefinition,
         now: DateTime<Utc>,
     ) -> Result<StoredSchema, StoreError> {
+        let type_id = object_type.to_string();
         let (type_id, definition) = (type_id.to_owned(), definition.clone());
         self.write(move |conn| {
             // The stored name wins over the one in `definition`: a schema is never renamed.
@@ -760,10 +767,10 @@ impl CrmStore for SqliteStore {
     async fn archive_schema(
         &self,
         account: AccountId,
-        type_id: &str,
+        object_type: ObjectTypeId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let type_id = type_id.to_owned();
+        let type_id = object_type.to_string();
         self.write(move |conn| {
             live_schema(conn, account, &type_id)?;
             let live_records: bool = conn
@@ -796,19 +803,15 @@ impl CrmStore for SqliteStore {
     async fn create_schema_association(
         &self,
         account: AccountId,
-        type_id: &str,
-        to_type_id: &str,
+        object_type: ObjectTypeId,
+        to_type_id: ObjectTypeId,
         name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<StoredAssociation, StoreError> {
-        let (from_type_id, to_type_id, name) = (
-            type_id.to_owned(),
-            to_type_id.to_owned(),
-            name.map(str::to_owned),
-        );
+        let name = name.map(str::to_owned);
         self.write(move |conn| {
-            live_schema(conn, account, &from_type_id)?;
-            insert_association(conn, account, from_type_id, to_type_id, name, now)
+            live_schema(conn, account, &object_type.to_string())?;
+            insert_association(conn, account, object_type, to_type_id, name, now)
         })
         .await
     }
@@ -818,8 +821,8 @@ impl CrmStore for SqliteStore {
 fn insert_association(
     conn: &Connection,
     account: AccountId,
-    from_type_id: String,
-    to_type_id: String,
+    from_type_id: ObjectTypeId,
+    to_type_id: ObjectTypeId,
     name: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<StoredAssociation, StoreError> {
@@ -833,8 +836,8 @@ fn insert_association(
     .execute(params![
         account.0,
         id,
-        from_type_id,
-        to_type_id,
+        from_type_id.to_string(),
+        to_type_id.to_string(),
         name,
         ms(now)
     ])
@@ -866,10 +869,12 @@ fn history_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
 fn update_one(
     conn: &Connection,
     account: AccountId,
-    type_id: &str,
+    object_type: ObjectTypeId,
     update: ObjectUpdate,
     now: DateTime<Utc>,
 ) -> Result<Item<StoredObject>, StoreError> {
+    let type_id = object_type.to_string();
+    let type_id = type_id.as_str();
     let id = update.id.0;
     let Some((mut properties, stored, created_ms)) = conn
         .prepare_cached(
@@ -936,7 +941,7 @@ fn update_one(
     .map_err(db)?;
     Ok(Ok(StoredObject {
         id: update.id,
-        type_id: type_id.to_owned(),
+        type_id: object_type,
         properties,
         created_at: from_ms(created_ms),
         updated_at: from_ms(updated_ms),

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use super::completion_log::{self, Occurrence, ATTACHED};
 use super::tenancy::contact_by_email;
 use super::{
     account_exists, db, from_json, from_ms, ms, next_id, raise_settings_version, settings_version,
-    SqliteStore,
+    type_id_column, SqliteStore,
 };
 use crate::custom_events::*;
 use crate::{occurrence_id, property_bits, SettingsVersion, StoreError};
@@ -289,7 +290,7 @@ impl CustomEventStore for SqliteStore {
                         seq,
                         account.0,
                         completion.definition_id.0,
-                        completion.object_type_id,
+                        completion.object_type_id.to_string(),
                         object_id,
                         ms(completion.occurred_at),
                         uuid,
@@ -427,9 +428,10 @@ fn resolve_records<'a>(
         .map_err(db)?;
     let mut resolved = Vec::with_capacity(completions.len());
     let mut missing = Vec::new();
-    let mut known: Option<(i64, &str)> = None;
+    let mut known: Option<(i64, ObjectTypeId)> = None;
     for (index, completion) in completions.iter().enumerate() {
-        let type_id = completion.object_type_id.as_str();
+        let object_type = completion.object_type_id;
+        let type_id = object_type.to_string();
         let outcome = resolve(
             Priority::CustomEvents,
             &completion.record,
@@ -438,7 +440,7 @@ fn resolve_records<'a>(
             |record| match record {
                 RecordRef::Id(ObjectId(id)) => {
                     // Batches often name one record many times in a row.
-                    if known == Some((*id, type_id)) {
+                    if known == Some((*id, object_type)) {
                         return Ok(Some(ObjectId(*id)));
                     }
                     let exists = by_id
@@ -447,7 +449,7 @@ fn resolve_records<'a>(
                         .map_err(db)?
                         .is_some();
                     if exists {
-                        known = Some((*id, type_id));
+                        known = Some((*id, object_type));
                     }
                     Ok(exists.then_some(ObjectId(*id)))
                 }
@@ -534,7 +536,7 @@ fn select_completions(
     }
     if let Some((type_id, id)) = &query.record {
         sql.push_str(" AND object_type_id = ? AND object_id = ?");
-        args.push(Value::Text(type_id.clone()));
+        args.push(Value::Text(type_id.to_string()));
         args.push(Value::Integer(id.0));
     }
     if !query.uuids.is_empty() {
@@ -609,7 +611,7 @@ fn completion_row(r: &Row<'_>) -> rusqlite::Result<StoredCompletion> {
             seq: r.get(0)?,
         },
         definition_id: EventDefinitionId(r.get(1)?),
-        object_type_id: r.get(2)?,
+        object_type_id: type_id_column(r, 2)?,
         object_id: ObjectId(r.get(3)?),
         uuid: occurrence_id::decode(&uuid),
         properties,

@@ -61,7 +61,7 @@ use readers::READER_MMAP_BYTES;
 use schema::migrate;
 use sql::{
     account_exists, db, from_json, from_ms, json_error, ms, next_id, raise_settings_version,
-    settings_version,
+    settings_version, type_id_column,
 };
 
 use crate::StoreError;

@@ -25,6 +25,18 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&raw).map_err(|e| json_error(column, e))
 }
 
+/// Reads the objectTypeId text in `column` of a row (a malformed one becomes `Internal`
+/// through [`db`]).
+pub(super) fn type_id_column(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<chronik_domain::crm::object_type::ObjectTypeId> {
+    let raw: String = r.get(column)?;
+    raw.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

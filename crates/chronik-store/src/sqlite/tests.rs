@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chronik_domain::association::RecordRef;
+use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, Secret, TokenHash};
@@ -34,7 +35,7 @@ async fn merged_completions_leave_the_staging_table_and_stay_unique() {
         name: "signup".into(),
         label: "Signup".into(),
         description: String::new(),
-        primary_object_type_id: "0-1".into(),
+        primary_object_type_id: StandardType::Contacts.type_id(),
         include_default_properties: true,
         properties: Vec::new(),
         custom_matching_id: None,
@@ -45,7 +46,12 @@ async fn merged_completions_leave_the_staging_table_and_stay_unique() {
         .expect("a definition")
         .id;
     let contact = store
-        .create_objects(account, "0-1", vec![NewObject::default()], now)
+        .create_objects(
+            account,
+            StandardType::Contacts.type_id(),
+            vec![NewObject::default()],
+            now,
+        )
         .await
         .expect("a contact")
         .remove(0)
@@ -53,7 +59,7 @@ async fn merged_completions_leave_the_staging_table_and_stay_unique() {
         .id;
     let completion = |n: i64| NewCompletion {
         definition_id: definition,
-        object_type_id: "0-1".into(),
+        object_type_id: StandardType::Contacts.type_id(),
         record: RecordRef::Id(contact),
         occurred_at: from_ms(1_700_000_000_000 + (n * 7919) % 100_000),
         uuid: format!("c{n}"),
@@ -476,7 +482,7 @@ async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
         name: "signup".into(),
         label: "Signup".into(),
         description: String::new(),
-        primary_object_type_id: "0-1".into(),
+        primary_object_type_id: StandardType::Contacts.type_id(),
         include_default_properties: true,
         properties: Vec::new(),
         custom_matching_id: None,
@@ -487,7 +493,12 @@ async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
         .expect("a definition")
         .id;
     let contact = store
-        .create_objects(account, "0-1", vec![NewObject::default()], now)
+        .create_objects(
+            account,
+            StandardType::Contacts.type_id(),
+            vec![NewObject::default()],
+            now,
+        )
         .await
         .expect("a contact")
         .remove(0)
@@ -496,7 +507,7 @@ async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
     let batch = (0..500)
         .map(|n| NewCompletion {
             definition_id: definition,
-            object_type_id: "0-1".into(),
+            object_type_id: StandardType::Contacts.type_id(),
             record: RecordRef::Id(contact),
             occurred_at: from_ms(1_700_000_000_000 + n),
             uuid: format!("c{n}"),

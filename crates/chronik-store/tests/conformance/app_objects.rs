@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chronik_domain::crm::app_object::AppObjectDefinition;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::crm::schema::Labels;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, AppId, Secret};
@@ -127,7 +128,7 @@ async fn deploys_create_update_and_keep_types_by_uid(fx: &Fixture) {
     );
     let (car, bike) = (first[0].0.clone(), first[1].0.clone());
     assert_ne!(car.number, bike.number);
-    assert!(car.type_id().starts_with("4-"));
+    assert_eq!(car.type_id(), ObjectTypeId::App(car.number));
 
     let again = deploy(
         &*store,
@@ -241,26 +242,31 @@ async fn records_of_an_app_object_need_the_install(fx: &Fixture) {
         unique: Vec::new(),
     };
     let created = store
-        .create_objects(installed, &car.type_id(), vec![record()], Utc::now())
+        .create_objects(installed, car.type_id(), vec![record()], Utc::now())
         .await
         .unwrap()
         .remove(0)
         .unwrap();
     assert_eq!(created.type_id, car.type_id());
     let listed = store
-        .list_objects(installed, &car.type_id(), None, 10, false)
+        .list_objects(installed, car.type_id(), None, 10, false)
         .await
         .unwrap();
     assert_eq!(listed, [created]);
     assert!(matches!(
         store
-            .create_objects(elsewhere, &car.type_id(), vec![record()], Utc::now())
+            .create_objects(elsewhere, car.type_id(), vec![record()], Utc::now())
             .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
         store
-            .create_objects(installed, "4-987654321", vec![record()], Utc::now())
+            .create_objects(
+                installed,
+                ObjectTypeId::App(987_654_321),
+                vec![record()],
+                Utc::now()
+            )
             .await,
         Err(StoreError::NotFound)
     ));

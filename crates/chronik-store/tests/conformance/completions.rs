@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Email;
 use chronik_domain::{AccountId, EventDefinitionId, ObjectId};
@@ -62,7 +63,7 @@ pub(crate) fn definition(name: &str) -> EventDefinition {
         name: name.into(),
         label: name.into(),
         description: String::new(),
-        primary_object_type_id: "0-1".into(),
+        primary_object_type_id: StandardType::Contacts.type_id(),
         include_default_properties: true,
         properties: Vec::new(),
         custom_matching_id: None,
@@ -89,7 +90,12 @@ async fn setup(fx: &Fixture, contacts: usize) -> Setup {
         })
         .collect();
     let contacts = store
-        .create_objects(account, "0-1", inputs, Utc::now())
+        .create_objects(
+            account,
+            StandardType::Contacts.type_id(),
+            inputs,
+            Utc::now(),
+        )
         .await
         .unwrap()
         .into_iter()
@@ -122,7 +128,7 @@ fn completion(
     let properties: BTreeMap<&str, &str> = props.iter().copied().collect();
     NewCompletion {
         definition_id: s.definition,
-        object_type_id: "0-1".into(),
+        object_type_id: StandardType::Contacts.type_id(),
         record,
         occurred_at: t(at),
         uuid: uuid.into(),
@@ -184,7 +190,7 @@ async fn completions_are_stored_and_read_back_by_type_and_by_record(fx: &Fixture
     assert!(!page.more);
     let first = &page.items[1];
     assert_eq!(first.object_id, a);
-    assert_eq!(first.object_type_id, "0-1");
+    assert_eq!(first.object_type_id, StandardType::Contacts.type_id());
     assert_eq!(first.definition_id, s.definition);
     assert_eq!(first.occurred_at(), t(20));
     assert_eq!(first.properties["hs_city"], "Berlin");
@@ -197,7 +203,7 @@ async fn completions_are_stored_and_read_back_by_type_and_by_record(fx: &Fixture
     );
 
     let mut of_a = CompletionQuery {
-        record: Some(("0-1".into(), a)),
+        record: Some((StandardType::Contacts.type_id(), a)),
         limit: 10,
         ..Default::default()
     };
@@ -205,7 +211,7 @@ async fn completions_are_stored_and_read_back_by_type_and_by_record(fx: &Fixture
         uuids(&query(&s, of_a.clone()).await),
         vec![uuid.as_str(), "a-2"]
     );
-    of_a.record = Some(("0-2".into(), a));
+    of_a.record = Some((StandardType::Companies.type_id(), a));
     assert!(
         query(&s, of_a).await.items.is_empty(),
         "the type is part of the record"
@@ -266,7 +272,7 @@ async fn records_are_found_by_email_utk_and_unique_value(fx: &Fixture) {
         .store
         .find_by_unique(
             s.account,
-            "0-1",
+            StandardType::Contacts.type_id(),
             &[UniqueValue::new("email", "new@example.com")],
         )
         .await
@@ -315,7 +321,7 @@ async fn a_missing_record_refuses_the_whole_batch(fx: &Fixture) {
         .store
         .find_by_unique(
             s.account,
-            "0-1",
+            StandardType::Contacts.type_id(),
             &[UniqueValue::new("email", "fresh@example.com")],
         )
         .await
@@ -331,7 +337,12 @@ async fn a_missing_record_refuses_the_whole_batch(fx: &Fixture) {
 
     // An archived record is not there either.
     s.store
-        .archive_objects(s.account, "0-1", vec![s.contacts[0]], Utc::now())
+        .archive_objects(
+            s.account,
+            StandardType::Contacts.type_id(),
+            vec![s.contacts[0]],
+            Utc::now(),
+        )
         .await
         .unwrap();
     let refused = s
@@ -677,7 +688,7 @@ async fn a_property_filter_compares_exactly_and_pages_both_ways(fx: &Fixture) {
     }
     // With a record as well, the other way of reading applies the same filter.
     let mut q = by_type(&s, 10);
-    q.record = Some(("0-1".into(), a));
+    q.record = Some((StandardType::Contacts.type_id(), a));
     q.properties = vec![("hs_city".into(), "Berlin".into())];
     assert_eq!(uuids(&query(&s, q).await), vec!["c2", "c4", "c8", "c10"]);
 }
@@ -875,7 +886,7 @@ async fn every_read(s: &Setup) -> Vec<Vec<String>> {
     let queries = [
         by_type(s, 3),
         CompletionQuery {
-            record: Some(("0-1".into(), s.contacts[0])),
+            record: Some((StandardType::Contacts.type_id(), s.contacts[0])),
             limit: 3,
             ..Default::default()
         },
@@ -1023,7 +1034,7 @@ async fn deletions_hold_before_and_after_the_store_settles(fx: &Fixture) {
         ..Default::default()
     };
     let by_contact = CompletionQuery {
-        record: Some(("0-1".into(), s.contacts[0])),
+        record: Some((StandardType::Contacts.type_id(), s.contacts[0])),
         limit: 100,
         ..Default::default()
     };
@@ -1042,7 +1053,7 @@ async fn deletions_hold_before_and_after_the_store_settles(fx: &Fixture) {
         .store
         .create_objects(
             s.account,
-            "0-1",
+            StandardType::Contacts.type_id(),
             vec![NewObject {
                 properties: [("email".to_string(), "new@example.com".to_string())].into(),
                 unique: vec![UniqueValue::new("email", "new@example.com")],

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::{ObjectTypeId, StandardType};
 use chronik_domain::crm::property::{PropertyDefinition, PropertyType};
 use chronik_domain::crm::schema::{Labels, SchemaDefinition};
 use chronik_domain::tenancy::Email;
@@ -35,8 +36,8 @@ conformance!(
     reset_removes_records_but_keeps_definitions,
 );
 
-const CONTACTS: &str = "0-1";
-const COMPANIES: &str = "0-2";
+const CONTACTS: ObjectTypeId = ObjectTypeId::Standard(StandardType::Contacts);
+const COMPANIES: ObjectTypeId = ObjectTypeId::Standard(StandardType::Companies);
 
 /// An id no record has (ids are allocated from 1 up).
 const MISSING: ObjectId = ObjectId(987_654_321_000);
@@ -108,7 +109,7 @@ fn schema(name: &str) -> SchemaDefinition {
         secondary_display_properties: Vec::new(),
         required_properties: vec!["title".into()],
         searchable_properties: Vec::new(),
-        associated_objects: vec![CONTACTS.into()],
+        associated_objects: vec![CONTACTS],
     }
 }
 
@@ -742,16 +743,13 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
         .unwrap();
     assert_ne!(cars.type_id, boats.type_id);
     for s in [&cars, &boats] {
-        assert_eq!(s.type_id, format!("2-{}", s.id));
+        assert_eq!(s.type_id, ObjectTypeId::Custom(s.id.parse().unwrap()));
         assert!(s.id.parse::<u64>().is_ok(), "numeric id: {}", s.id);
         // One association definition per associated object, made with the schema.
         assert_eq!(s.associations.len(), 1, "{:?}", s.associations);
         assert_eq!(
-            (
-                s.associations[0].from_type_id.as_str(),
-                s.associations[0].to_type_id.as_str()
-            ),
-            (s.type_id.as_str(), CONTACTS)
+            (s.associations[0].from_type_id, s.associations[0].to_type_id),
+            (s.type_id, CONTACTS)
         );
     }
     assert_eq!(cars.definition, schema("cars"));
@@ -761,10 +759,7 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
     );
 
     // The schema's properties are the type's custom properties.
-    let listed = store
-        .list_properties(a, &cars.type_id, false)
-        .await
-        .unwrap();
+    let listed = store.list_properties(a, cars.type_id, false).await.unwrap();
     assert_eq!(
         listed.iter().map(|p| &p.definition).collect::<Vec<_>>(),
         vec![&property("title", "Title"), &vin]
@@ -772,7 +767,7 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
 
     assert_eq!(
         store
-            .get_schema(a, &SchemaKey::TypeId(cars.type_id.clone()))
+            .get_schema(a, &SchemaKey::TypeId(cars.type_id))
             .await
             .unwrap(),
         cars
@@ -790,37 +785,37 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
     ));
     match store.create_schema(a, &schema("cars"), &[], at(0)).await {
         Err(StoreError::Conflict { existing_id, .. }) => {
-            assert_eq!(existing_id, Some(cars.type_id.clone()))
+            assert_eq!(existing_id, Some(cars.type_id.to_string()))
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
 
     // Associations, oldest first.
     let first = store
-        .create_schema_association(a, &cars.type_id, CONTACTS, None, at(0))
+        .create_schema_association(a, cars.type_id, CONTACTS, None, at(0))
         .await
         .unwrap();
     let second = store
-        .create_schema_association(a, &cars.type_id, COMPANIES, Some("fleet_owner"), at(0))
+        .create_schema_association(a, cars.type_id, COMPANIES, Some("fleet_owner"), at(0))
         .await
         .unwrap();
     assert_ne!(first.id, second.id);
     assert_eq!(
         (
-            second.from_type_id.as_str(),
-            second.to_type_id.as_str(),
+            second.from_type_id,
+            second.to_type_id,
             second.name.as_deref()
         ),
-        (cars.type_id.as_str(), COMPANIES, Some("fleet_owner"))
+        (cars.type_id, COMPANIES, Some("fleet_owner"))
     );
     assert!(matches!(
         store
-            .create_schema_association(a, "2-1", CONTACTS, None, at(0))
+            .create_schema_association(a, ObjectTypeId::Custom(1), CONTACTS, None, at(0))
             .await,
         Err(StoreError::NotFound)
     ));
     let got = store
-        .get_schema(a, &SchemaKey::TypeId(cars.type_id.clone()))
+        .get_schema(a, &SchemaKey::TypeId(cars.type_id))
         .await
         .unwrap();
     assert_eq!(
@@ -833,7 +828,7 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
     next.labels.singular = "Car".into();
     let t1 = at(0);
     let updated = store
-        .update_schema(a, &cars.type_id, &next, t1)
+        .update_schema(a, cars.type_id, &next, t1)
         .await
         .unwrap();
     assert_eq!(updated.definition.name, "cars");
@@ -851,7 +846,9 @@ async fn schemas_get_distinct_type_ids_and_keep_their_names(fx: &Fixture) {
         updated
     );
     assert!(matches!(
-        store.update_schema(a, "2-1", &next, t1).await,
+        store
+            .update_schema(a, ObjectTypeId::Custom(1), &next, t1)
+            .await,
         Err(StoreError::NotFound)
     ));
 
@@ -870,7 +867,7 @@ async fn schema_archive_is_refused_while_live_records_exist(fx: &Fixture) {
     let car = store
         .create_objects(
             a,
-            &cars.type_id,
+            cars.type_id,
             vec![NewObject {
                 properties: props(&[("title", "Beetle")]),
                 unique: vec![UniqueValue::new("vin", "WVW123")],
@@ -883,26 +880,24 @@ async fn schema_archive_is_refused_while_live_records_exist(fx: &Fixture) {
         .unwrap()
         .unwrap();
     assert_eq!(car.type_id, cars.type_id);
-    let r = store.archive_schema(a, &cars.type_id, Utc::now()).await;
+    let r = store.archive_schema(a, cars.type_id, Utc::now()).await;
     assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
     assert!(store
-        .get_schema(a, &SchemaKey::TypeId(cars.type_id.clone()))
+        .get_schema(a, &SchemaKey::TypeId(cars.type_id))
         .await
         .is_ok());
 
     store
-        .archive_objects(a, &cars.type_id, vec![car.id], Utc::now())
+        .archive_objects(a, cars.type_id, vec![car.id], Utc::now())
         .await
         .unwrap()
         .pop()
         .unwrap()
         .unwrap();
     let when = at(0);
-    store.archive_schema(a, &cars.type_id, when).await.unwrap();
+    store.archive_schema(a, cars.type_id, when).await.unwrap();
     assert!(matches!(
-        store
-            .get_schema(a, &SchemaKey::TypeId(cars.type_id.clone()))
-            .await,
+        store.get_schema(a, &SchemaKey::TypeId(cars.type_id)).await,
         Err(StoreError::NotFound)
     ));
     assert!(store.list_schemas(a, false).await.unwrap().is_empty());
@@ -910,17 +905,17 @@ async fn schema_archive_is_refused_while_live_records_exist(fx: &Fixture) {
     assert_eq!(archived.len(), 1);
     assert_eq!(archived[0].archived_at, Some(when));
     assert!(matches!(
-        store.archive_schema(a, &cars.type_id, when).await,
+        store.archive_schema(a, cars.type_id, when).await,
         Err(StoreError::NotFound)
     ));
     // No records, associations or second schema for an archived type; its name stays taken.
     let r = store
-        .create_objects(a, &cars.type_id, vec![NewObject::default()], Utc::now())
+        .create_objects(a, cars.type_id, vec![NewObject::default()], Utc::now())
         .await;
     assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
     assert!(matches!(
         store
-            .create_schema_association(a, &cars.type_id, CONTACTS, None, when)
+            .create_schema_association(a, cars.type_id, CONTACTS, None, when)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -991,9 +986,7 @@ async fn accounts_see_only_their_own_crm_data(fx: &Fixture) {
         .is_empty());
     assert!(store.list_schemas(b, false).await.unwrap().is_empty());
     assert!(matches!(
-        store
-            .get_schema(b, &SchemaKey::TypeId(cars.type_id.clone()))
-            .await,
+        store.get_schema(b, &SchemaKey::TypeId(cars.type_id)).await,
         Err(StoreError::NotFound)
     ));
     // B has its own namespace for every unique thing.
@@ -1056,11 +1049,11 @@ async fn crm_data_survives_a_reopen(fx: &Fixture) {
         .await
         .unwrap();
     store
-        .create_schema_association(a, &cars.type_id, CONTACTS, None, t0)
+        .create_schema_association(a, cars.type_id, CONTACTS, None, t0)
         .await
         .unwrap();
     let cars = store
-        .get_schema(a, &SchemaKey::TypeId(cars.type_id.clone()))
+        .get_schema(a, &SchemaKey::TypeId(cars.type_id))
         .await
         .unwrap();
     drop(store);
@@ -1163,12 +1156,12 @@ async fn reset_removes_records_but_keeps_definitions(fx: &Fixture) {
         .await
         .unwrap();
     store
-        .create_objects(a, &cars.type_id, vec![NewObject::default()], Utc::now())
+        .create_objects(a, cars.type_id, vec![NewObject::default()], Utc::now())
         .await
         .unwrap();
 
     store.reset_account(a).await.unwrap();
-    for type_id in [CONTACTS, cars.type_id.as_str()] {
+    for type_id in [CONTACTS, cars.type_id] {
         assert!(store
             .list_objects(a, type_id, None, 10, false)
             .await
@@ -1191,7 +1184,7 @@ async fn reset_removes_records_but_keeps_definitions(fx: &Fixture) {
     );
     // With its records gone, the schema can be archived.
     store
-        .archive_schema(a, &cars.type_id, Utc::now())
+        .archive_schema(a, cars.type_id, Utc::now())
         .await
         .unwrap();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Custom event cases: event definitions, their never-reused names, the per-account quota
 //! (also under racing creates), tenant isolation and restart.
 
+use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::crm::property::{PropertyOption, PropertyType};
 use chronik_domain::custom_events::definition::{CustomMatchingId, EventDefinition, EventProperty};
 use chronik_domain::{AccountId, DomainError};
@@ -34,7 +35,7 @@ fn definition(name: &str, label: &str) -> EventDefinition {
         name: name.into(),
         label: label.into(),
         description: format!("{label} — described"),
-        primary_object_type_id: "0-1".into(),
+        primary_object_type_id: StandardType::Contacts.type_id(),
         include_default_properties: true,
         properties: vec![
             EventProperty {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Scopes;
 use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId, Secret};
@@ -66,7 +67,12 @@ async fn contact(store: &dyn Store, account: AccountId) -> ObjectId {
         unique: vec![UniqueValue::new("email", address)],
     };
     store
-        .create_objects(account, "0-1", vec![object], Utc::now())
+        .create_objects(
+            account,
+            StandardType::Contacts.type_id(),
+            vec![object],
+            Utc::now(),
+        )
         .await
         .unwrap()
         .remove(0)
@@ -77,7 +83,7 @@ async fn contact(store: &dyn Store, account: AccountId) -> ObjectId {
 fn completion(definition: EventDefinitionId, contact: ObjectId, uuid: &str) -> NewCompletion {
     NewCompletion {
         definition_id: definition,
-        object_type_id: "0-1".into(),
+        object_type_id: StandardType::Contacts.type_id(),
         record: RecordRef::Id(contact),
         occurred_at: Utc::now(),
         uuid: uuid.into(),
@@ -331,7 +337,7 @@ async fn sends_racing_the_deletion_of_their_definition_leave_none_behind(fx: &Fi
         "no completion of the deleted definition stays"
     );
     let by_contact = CompletionQuery {
-        record: Some(("0-1".into(), c)),
+        record: Some((StandardType::Contacts.type_id(), c)),
         limit: 10_000,
         ..Default::default()
     };

@@ -73,7 +73,7 @@ pub(super) async fn render(
     } else {
         let history = state
             .store
-            .object_history(caller.account, &t.type_id, o.id)
+            .object_history(caller.account, t.type_id, o.id)
             .await?;
         Some(
             view.with_history
@@ -247,7 +247,7 @@ async fn lookup(
             let keys: Vec<ObjectId> = numeric.iter().map(|(_, id)| *id).collect();
             let records = state
                 .store
-                .get_objects(caller.account, &t.type_id, &keys, archived)
+                .get_objects(caller.account, t.type_id, &keys, archived)
                 .await?;
             for (raw, id) in numeric {
                 if let Some(o) = records.iter().find(|o| o.id == id) {
@@ -264,7 +264,7 @@ async fn lookup(
                 ids.iter().map(|v| UniqueValue::new(property, v)).collect();
             let records = state
                 .store
-                .find_by_unique(caller.account, &t.type_id, &values)
+                .find_by_unique(caller.account, t.type_id, &values)
                 .await?;
             for (raw, value) in ids.iter().zip(&values) {
                 if let Some(o) = records.iter().find(|o| {
@@ -357,7 +357,7 @@ pub async fn create(
         .store
         .create_objects(
             caller.account,
-            &t.type_id,
+            t.type_id,
             vec![NewObject {
                 properties: checked.changes.set,
                 unique: checked.unique,
@@ -446,7 +446,7 @@ pub async fn update(
     };
     let mut results = state
         .store
-        .update_objects(caller.account, &t.type_id, vec![update], Utc::now())
+        .update_objects(caller.account, t.type_id, vec![update], Utc::now())
         .await?;
     let stored = results
         .pop()
@@ -475,7 +475,7 @@ pub async fn archive(
         .map_err(|_| object_not_found(&object_id))?;
     let mut results = state
         .store
-        .archive_objects(caller.account, &t.type_id, vec![ObjectId(id)], Utc::now())
+        .archive_objects(caller.account, t.type_id, vec![ObjectId(id)], Utc::now())
         .await?;
     results
         .pop()
@@ -517,7 +517,7 @@ pub async fn get_page(
     // One record more than asked tells whether there is a next page.
     let mut records = state
         .store
-        .list_objects(caller.account, &t.type_id, after, limit + 1, archived)
+        .list_objects(caller.account, t.type_id, after, limit + 1, archived)
         .await?;
     let more = records.len() > limit;
     records.truncate(limit);
@@ -600,7 +600,7 @@ pub async fn batch_create(
     } else {
         state
             .store
-            .create_objects(caller.account, &t.type_id, inputs, Utc::now())
+            .create_objects(caller.account, t.type_id, inputs, Utc::now())
             .await?
     };
     let mut results = Vec::new();
@@ -733,7 +733,7 @@ pub async fn batch_update(
     } else {
         state
             .store
-            .update_objects(caller.account, &t.type_id, updates, Utc::now())
+            .update_objects(caller.account, t.type_id, updates, Utc::now())
             .await?
     };
     let mut results = Vec::new();
@@ -782,7 +782,7 @@ pub async fn batch_archive(
         // Unknown or already archived ids are not an error here, as in HubSpot.
         state
             .store
-            .archive_objects(caller.account, &t.type_id, ids, Utc::now())
+            .archive_objects(caller.account, t.type_id, ids, Utc::now())
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -107,7 +107,7 @@ pub async fn get_all(
     let results = if query.bool("archived", false)? {
         let archived = state
             .store
-            .list_properties(caller.account, &t.type_id, true)
+            .list_properties(caller.account, t.type_id, true)
             .await?;
         archived
             .iter()
@@ -174,7 +174,7 @@ pub async fn create(
     }
     let stored = state
         .store
-        .create_property(caller.account, &t.type_id, &def, Utc::now())
+        .create_property(caller.account, t.type_id, &def, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict { .. } => ApiError::new(
@@ -230,7 +230,7 @@ pub async fn update(
     let next = apply_property_patch(current, &patch)?;
     let stored = state
         .store
-        .update_property(caller.account, &t.type_id, &next, Utc::now())
+        .update_property(caller.account, t.type_id, &next, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => property_not_found(&name),
@@ -263,7 +263,7 @@ pub async fn archive(
     }
     state
         .store
-        .archive_property(caller.account, &t.type_id, &name, Utc::now())
+        .archive_property(caller.account, t.type_id, &name, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => property_not_found(&name),

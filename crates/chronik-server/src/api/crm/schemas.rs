@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeRef};
+use chronik_domain::crm::object_type::{fully_qualified_name, ObjectTypeId, ObjectTypeRef};
 use chronik_domain::crm::property::custom_object_system_properties;
 use chronik_domain::crm::schema::{
     apply_schema_patch, check_association, check_schema, AssociationInput, SchemaInput, SchemaPatch,
@@ -31,7 +31,7 @@ async fn schema_out(
 ) -> Result<ObjectSchema, ApiError> {
     let custom = state
         .store
-        .list_properties(caller.account, &s.type_id, false)
+        .list_properties(caller.account, s.type_id, false)
         .await?;
     let mut properties: Vec<Property> = custom_object_system_properties()
         .iter()
@@ -42,7 +42,7 @@ async fn schema_out(
     Ok(ObjectSchema {
         id: s.id,
         fully_qualified_name: fully_qualified_name(caller.account.0, &d.name),
-        object_type_id: s.type_id,
+        object_type_id: s.type_id.to_string(),
         name: d.name,
         labels: LabelsWire {
             singular: Some(d.labels.singular),
@@ -59,8 +59,8 @@ async fn schema_out(
             .into_iter()
             .map(|a| AssociationDefinition {
                 id: a.id,
-                from_object_type_id: a.from_type_id,
-                to_object_type_id: a.to_type_id,
+                from_object_type_id: a.from_type_id.to_string(),
+                to_object_type_id: a.to_type_id.to_string(),
                 name: a.name,
                 created_at: a.created_at,
                 updated_at: a.updated_at,
@@ -75,7 +75,7 @@ async fn schema_out(
 
 fn key(caller: &Caller, segment: &str) -> Result<SchemaKey, ApiError> {
     match ObjectTypeRef::parse(segment, caller.account.0) {
-        ObjectTypeRef::CustomTypeId(id) => Ok(SchemaKey::TypeId(id)),
+        ObjectTypeRef::CustomTypeId(n) => Ok(SchemaKey::TypeId(ObjectTypeId::Custom(n))),
         ObjectTypeRef::CustomName(name) | ObjectTypeRef::AppName { custom: name, .. } => {
             Ok(SchemaKey::Name(name))
         }
@@ -97,7 +97,10 @@ fn key(caller: &Caller, segment: &str) -> Result<SchemaKey, ApiError> {
 
 /// The type ids of the account's live custom object schemas: the custom types an association
 /// may lead to.
-async fn custom_type_ids(state: &AppState, account: AccountId) -> Result<Vec<String>, ApiError> {
+async fn custom_type_ids(
+    state: &AppState,
+    account: AccountId,
+) -> Result<Vec<ObjectTypeId>, ApiError> {
     Ok(state
         .store
         .list_schemas(account, false)
@@ -216,7 +219,7 @@ pub async fn update(
     let current = find(&state, &caller, &object_type).await?;
     let names: Vec<String> = state
         .store
-        .list_properties(caller.account, &current.type_id, false)
+        .list_properties(caller.account, current.type_id, false)
         .await?
         .into_iter()
         .map(|p| p.definition.name)
@@ -236,7 +239,7 @@ pub async fn update(
     )?;
     let stored = state
         .store
-        .update_schema(caller.account, &current.type_id, &next, Utc::now())
+        .update_schema(caller.account, current.type_id, &next, Utc::now())
         .await?;
     Ok(axum::Json(schema_out(&state, &caller, stored).await?))
 }
@@ -255,7 +258,7 @@ pub async fn archive(
     let current = find(&state, &caller, &object_type).await?;
     state
         .store
-        .archive_schema(caller.account, &current.type_id, Utc::now())
+        .archive_schema(caller.account, current.type_id, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict { .. } => ApiError::new(
@@ -285,7 +288,7 @@ pub async fn create_association(
     let current = find(&state, &caller, &object_type).await?;
     let known = custom_type_ids(&state, caller.account).await?;
     let checked = check_association(
-        &current.type_id,
+        current.type_id,
         &AssociationInput {
             from_object_type_id: egg.from_object_type_id,
             to_object_type_id: egg.to_object_type_id,
@@ -297,8 +300,8 @@ pub async fn create_association(
         .store
         .create_schema_association(
             caller.account,
-            &current.type_id,
-            &checked.to_type_id,
+            current.type_id,
+            checked.to_type_id,
             checked.name.as_deref(),
             Utc::now(),
         )
@@ -307,8 +310,8 @@ pub async fn create_association(
         StatusCode::CREATED,
         axum::Json(AssociationDefinition {
             id: a.id,
-            from_object_type_id: a.from_type_id,
-            to_object_type_id: a.to_type_id,
+            from_object_type_id: a.from_type_id.to_string(),
+            to_object_type_id: a.to_type_id.to_string(),
             name: a.name,
             created_at: a.created_at,
             updated_at: a.updated_at,

@@ -115,12 +115,12 @@ pub async fn do_search(
             let mut seen = std::collections::BTreeSet::new();
             let mut candidates = state
                 .store
-                .get_objects(caller.account, &t.type_id, &ids, false)
+                .get_objects(caller.account, t.type_id, &ids, false)
                 .await?;
             candidates.extend(
                 state
                     .store
-                    .find_by_unique(caller.account, &t.type_id, &unique)
+                    .find_by_unique(caller.account, t.type_id, &unique)
                     .await?,
             );
             for o in candidates {
@@ -134,7 +134,7 @@ pub async fn do_search(
             loop {
                 let chunk = state
                     .store
-                    .list_objects(caller.account, &t.type_id, after, SCAN_CHUNK, false)
+                    .list_objects(caller.account, t.type_id, after, SCAN_CHUNK, false)
                     .await?;
                 let done = chunk.len() < SCAN_CHUNK;
                 after = chunk.last().map(|o| o.id);

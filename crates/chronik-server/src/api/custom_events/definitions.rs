@@ -15,13 +15,13 @@
 //! - HubSpot's default properties and the property a custom matching id reads cannot be
 //!   deleted (400); a property's `type` cannot change (400: delete and create it again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::StatusCode;
 use chronik_domain::crm::object::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-use chronik_domain::crm::object_type::StandardType;
+use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::crm::property::PropertyType;
 use chronik_domain::custom_events::definition::{
     add_event_property, fully_qualified_name, name_from_label, parse_custom_matching_id,
@@ -117,18 +117,18 @@ fn property_of(definition: &EventDefinition, name: &str) -> Result<Property, Api
 async fn primary_object_name(
     state: &AppState,
     account: AccountId,
-    type_id: &str,
+    type_id: ObjectTypeId,
 ) -> Result<String, ApiError> {
-    if let Some(t) = StandardType::from_type_id(type_id) {
+    if let Some(t) = type_id.standard() {
         return Ok(t.singular().to_ascii_uppercase());
     }
     match state
         .store
-        .get_schema(account, &SchemaKey::TypeId(type_id.to_owned()))
+        .get_schema(account, &SchemaKey::TypeId(type_id))
         .await
     {
         Ok(schema) => Ok(schema.definition.name),
-        Err(StoreError::NotFound) => Ok(type_id.to_owned()),
+        Err(StoreError::NotFound) => Ok(type_id.to_string()),
         Err(e) => Err(e.into()),
     }
 }
@@ -164,7 +164,7 @@ fn definition_out(
         properties,
         description: d.description.clone(),
         primary_object,
-        primary_object_id: d.primary_object_type_id.clone(),
+        primary_object_id: d.primary_object_type_id.to_string(),
         tracking_type: "MANUAL",
         custom_matching_id: d.custom_matching_id.as_ref().map(|m| {
             ExternalObjectResolutionMapping {
@@ -186,7 +186,7 @@ async fn full_definition(
     stored: &StoredEventDefinition,
 ) -> Result<ExternalBehavioralEventTypeDefinition, ApiError> {
     let primary =
-        primary_object_name(state, account, &stored.definition.primary_object_type_id).await?;
+        primary_object_name(state, account, stored.definition.primary_object_type_id).await?;
     Ok(definition_out(account, stored, primary, true))
 }
 
@@ -212,7 +212,7 @@ fn option_pairs(options: &[OptionWire]) -> Vec<(Option<String>, Option<String>)>
 /// A primary object resolved in the caller's account.
 struct Primary {
     /// Its objectTypeId.
-    type_id: String,
+    type_id: ObjectTypeId,
     /// How messages name it (`contact`, `car`).
     singular: String,
     /// Its properties whose value identifies one record: the targets a custom matching id may
@@ -385,15 +385,15 @@ pub async fn get_page(
         .filter(|_| rest.len() > limit)
         .map(|d| d.definition.name.clone());
 
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut names: HashMap<ObjectTypeId, String> = HashMap::new();
     let mut results = Vec::with_capacity(page.len());
     for stored in page {
-        let type_id = &stored.definition.primary_object_type_id;
-        let primary = match names.get(type_id) {
+        let type_id = stored.definition.primary_object_type_id;
+        let primary = match names.get(&type_id) {
             Some(n) => n.clone(),
             None => {
                 let n = primary_object_name(&state, caller.account, type_id).await?;
-                names.insert(type_id.clone(), n.clone());
+                names.insert(type_id, n.clone());
                 n
             }
         };
@@ -503,7 +503,7 @@ pub async fn create(
         name,
         label,
         description,
-        primary_object_type_id: primary.type_id.clone(),
+        primary_object_type_id: primary.type_id,
         include_default_properties: body.include_default_properties.unwrap_or(true),
         properties,
         custom_matching_id: None,
@@ -637,7 +637,7 @@ pub async fn update(
         );
         if !same {
             let current =
-                primary_object_name(&state, caller.account, &next.primary_object_type_id).await?;
+                primary_object_name(&state, caller.account, next.primary_object_type_id).await?;
             problems.push(ValidationError::new(
                 "primaryObject",
                 "IMMUTABLE",

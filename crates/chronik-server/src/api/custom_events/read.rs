@@ -17,7 +17,7 @@ use axum::http::Uri;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chronik_domain::crm::object::UniqueValue;
-use chronik_domain::crm::object_type::StandardType;
+use chronik_domain::crm::object_type::{ObjectTypeId, StandardType};
 use chronik_domain::crm::property::{format_datetime, parse_datetime};
 use chronik_domain::custom_events::completion::fold_property_filters;
 use chronik_domain::custom_events::definition::{fully_qualified_name, short_name};
@@ -306,7 +306,7 @@ async fn parse_query(
                 }
                 let found = state
                     .store
-                    .find_by_unique(caller.account, &t.type_id, &[UniqueValue::new(&name, &value)])
+                    .find_by_unique(caller.account, t.type_id, &[UniqueValue::new(&name, &value)])
                     .await?;
                 let Some(record) = found.first() else {
                     return Ok(None);
@@ -449,7 +449,7 @@ async fn render(
         .items
         .into_iter()
         .map(|c| ExternalUnifiedEvent {
-            object_type: object_type_name(&c.object_type_id),
+            object_type: object_type_name(c.object_type_id),
             object_id: c.object_id.0.to_string(),
             event_type: names
                 .get(&c.definition_id)
@@ -465,10 +465,11 @@ async fn render(
 }
 
 /// `CONTACT`, `COMPANY`, `DEAL`, `TICKET`, or a custom object's type id.
-fn object_type_name(type_id: &str) -> String {
-    StandardType::from_type_id(type_id)
+fn object_type_name(type_id: ObjectTypeId) -> String {
+    type_id
+        .standard()
         .map(|t| t.singular().to_ascii_uppercase())
-        .unwrap_or_else(|| type_id.to_owned())
+        .unwrap_or_else(|| type_id.to_string())
 }
 
 #[cfg(test)]

@@ -410,7 +410,7 @@ fn check(
     Ok(Checked {
         completion: NewCompletion {
             definition_id: definition.id,
-            object_type_id: definition.stored.definition.primary_object_type_id.clone(),
+            object_type_id: definition.stored.definition.primary_object_type_id,
             record: checked.record.primary,
             occurred_at: checked.occurred_at,
             uuid: checked.uuid,

@@ -96,7 +96,7 @@ pub async fn deploy(
         app_objects: stored
             .into_iter()
             .map(|(s, change)| AppObjectOut {
-                object_type_id: s.type_id(),
+                object_type_id: s.type_id().to_string(),
                 fully_qualified_name: fully_qualified_name(app, &s.definition.name),
                 uid: s.definition.uid,
                 name: s.definition.name,
