@@ -37,7 +37,7 @@ impl StandardType {
     }
 
     /// HubSpot's objectTypeId in its wire form (`0-1`).
-    pub fn type_id_str(self) -> &'static str {
+    fn type_id_str(self) -> &'static str {
         match self {
             StandardType::Contacts => "0-1",
             StandardType::Companies => "0-2",
@@ -124,8 +124,10 @@ impl std::error::Error for InvalidObjectTypeId {}
 
 impl ObjectTypeId {
     /// Parses the canonical form: `0-1`, `0-2`, `0-3`, `0-5`, or `2-<n>` / `4-<n>` with `<n>` a
-    /// positive decimal number without leading zeros that fits an `i64`. Exactly the strings
-    /// [`Display`](fmt::Display) writes parse, so a parsed id written back is the same text.
+    /// decimal number without sign or leading zeros that fits an `i64`. Exactly the strings
+    /// [`Display`](fmt::Display) writes parse, so a parsed id written back is the same text and
+    /// matches the stored column. (`2-0` parses: no schema has it, so it names nothing, as
+    /// before; `2-007` does not, so it never finds `2-7`.)
     pub fn parse(raw: &str) -> Option<ObjectTypeId> {
         if let Some(t) = StandardType::ALL
             .into_iter()
@@ -136,7 +138,7 @@ impl ObjectTypeId {
         let number = |rest: &str| -> Option<i64> {
             let canonical = !rest.is_empty()
                 && rest.bytes().all(|b| b.is_ascii_digit())
-                && !rest.starts_with('0');
+                && (rest == "0" || !rest.starts_with('0'));
             canonical.then(|| rest.parse().ok()).flatten()
         };
         if let Some(rest) = raw.strip_prefix(CUSTOM_TYPE_ID_PREFIX) {
@@ -317,6 +319,11 @@ mod tests {
             ObjectTypeRef::parse("2-x", 99),
             ObjectTypeRef::CustomName("2-x".into())
         );
+        // Not canonical: a name that no schema has, never the type 2-7.
+        assert_eq!(
+            ObjectTypeRef::parse("2-007", 99),
+            ObjectTypeRef::CustomName("2-007".into())
+        );
     }
 
     #[test]
@@ -349,6 +356,8 @@ mod tests {
             ("2-17", ObjectTypeId::Custom(17)),
             ("2-1", ObjectTypeId::Custom(1)),
             ("4-3", ObjectTypeId::App(3)),
+            ("2-0", ObjectTypeId::Custom(0)),
+            ("4-0", ObjectTypeId::App(0)),
             ("4-9223372036854775807", ObjectTypeId::App(i64::MAX)),
         ] {
             assert_eq!(ObjectTypeId::parse(raw), Some(id), "{raw}");
@@ -380,9 +389,9 @@ mod tests {
             "2--1",
             "2-+1",
             "2-007",
-            "2-0",
+            "2-00",
             "4-",
-            "4-0",
+            "4-01",
             "4-x",
             "0-4",
             "0-0",

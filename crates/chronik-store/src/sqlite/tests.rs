@@ -535,3 +535,46 @@ async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
         page.map(|p| p.items.len())
     );
 }
+
+/// A stored objectTypeId that does not parse is a broken database, not a type of some other
+/// kind: reading its row fails with `Internal`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_stored_type_id_is_an_internal_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().to_path_buf())
+        .await
+        .expect("the store opens");
+    let now = Utc::now();
+    let account = store.create_account("a", now).await.expect("an account").id;
+    let definition = chronik_domain::crm::schema::SchemaDefinition {
+        name: "cars".into(),
+        labels: chronik_domain::crm::schema::Labels {
+            singular: "Car".into(),
+            plural: "Cars".into(),
+        },
+        description: String::new(),
+        primary_display_property: None,
+        secondary_display_properties: Vec::new(),
+        required_properties: Vec::new(),
+        searchable_properties: Vec::new(),
+        associated_objects: Vec::new(),
+    };
+    let cars = store
+        .create_schema(account, &definition, &[], now)
+        .await
+        .expect("a schema");
+    assert_eq!(cars.id, cars.type_id.number().to_string());
+    assert!(store.list_schemas(account, false).await.is_ok());
+    let conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("opens");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("a busy timeout");
+    conn.execute(
+        "UPDATE crm_schemas SET object_type_id = '2-x' WHERE account_id = ?1",
+        [account.0],
+    )
+    .expect("the row is changed behind the store's back");
+    assert!(matches!(
+        store.list_schemas(account, false).await,
+        Err(StoreError::Internal(_))
+    ));
+}
