@@ -43,5 +43,6 @@ impl StoreError {
 /// Parses an objectTypeId read from a row; a malformed stored value is `Internal`, as the
 /// store wrote only [`ObjectTypeId`]'s own text there.
 pub(crate) fn stored_type_id(raw: &str) -> Result<ObjectTypeId, StoreError> {
-    raw.parse().map_err(StoreError::internal)
+    ObjectTypeId::parse_stored(raw)
+        .ok_or_else(|| StoreError::internal(format!("stored objectTypeId \"{raw}\" is malformed")))
 }

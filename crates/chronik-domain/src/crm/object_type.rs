@@ -150,6 +150,27 @@ impl ObjectTypeId {
         None
     }
 
+    /// Parses an id read back from the database: the canonical form, or a custom or app type
+    /// id with leading zeros in its number (`2-007` is `2-7`). Before ids were typed, a schema's
+    /// `associatedObjects` and association definitions stored the text as sent, so a database
+    /// written then may hold such a value; it reads as the type it names rather than failing
+    /// every read of the schema. Only [`ObjectTypeId::parse`] reads what callers send.
+    pub fn parse_stored(raw: &str) -> Option<ObjectTypeId> {
+        ObjectTypeId::parse(raw).or_else(|| {
+            let lenient = |rest: &str| -> Option<i64> {
+                (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| rest.parse().ok())
+                    .flatten()
+            };
+            if let Some(rest) = raw.strip_prefix(CUSTOM_TYPE_ID_PREFIX) {
+                return lenient(rest).map(ObjectTypeId::Custom);
+            }
+            raw.strip_prefix(APP_OBJECT_TYPE_ID_PREFIX)
+                .and_then(lenient)
+                .map(ObjectTypeId::App)
+        })
+    }
+
     /// The standard type, when it is one.
     pub fn standard(self) -> Option<StandardType> {
         match self {
@@ -206,7 +227,8 @@ impl serde::Serialize for ObjectTypeId {
 impl<'de> serde::Deserialize<'de> for ObjectTypeId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ObjectTypeId, D::Error> {
         let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        raw.parse().map_err(serde::de::Error::custom)
+        ObjectTypeId::parse_stored(&raw)
+            .ok_or_else(|| serde::de::Error::custom(InvalidObjectTypeId(raw.into_owned())))
     }
 }
 
@@ -377,6 +399,38 @@ mod tests {
             ObjectTypeId::App(3)
         );
         assert!(serde_json::from_str::<ObjectTypeId>("\"2-\"").is_err());
+    }
+
+    #[test]
+    fn stored_ids_with_leading_zeros_read_as_the_type_they_name() {
+        assert_eq!(
+            ObjectTypeId::parse_stored("2-007"),
+            Some(ObjectTypeId::Custom(7))
+        );
+        assert_eq!(
+            ObjectTypeId::parse_stored("4-01"),
+            Some(ObjectTypeId::App(1))
+        );
+        assert_eq!(
+            ObjectTypeId::parse_stored("0-1"),
+            Some(ObjectTypeId::Standard(StandardType::Contacts))
+        );
+        for bad in ["2-", "2-x", "0-01", "7-1", " 2-7"] {
+            assert_eq!(ObjectTypeId::parse_stored(bad), None, "{bad}");
+        }
+        assert_eq!(
+            ObjectTypeId::parse("2-007"),
+            None,
+            "callers still send the canonical form"
+        );
+        let stored: Vec<ObjectTypeId> = serde_json::from_str(r#"["2-007","0-2"]"#).unwrap();
+        assert_eq!(
+            stored,
+            [
+                ObjectTypeId::Custom(7),
+                ObjectTypeId::Standard(StandardType::Companies)
+            ]
+        );
     }
 
     #[test]

@@ -32,8 +32,12 @@ pub(super) fn type_id_column(
     column: usize,
 ) -> rusqlite::Result<chronik_domain::crm::object_type::ObjectTypeId> {
     let raw: String = r.get(column)?;
-    raw.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    chronik_domain::crm::object_type::ObjectTypeId::parse_stored(&raw).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(chronik_domain::crm::object_type::InvalidObjectTypeId(raw)),
+        )
     })
 }
 

@@ -568,6 +568,24 @@ async fn a_malformed_stored_type_id_is_an_internal_error() {
     let conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("opens");
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .expect("a busy timeout");
+    // An earlier build stored associatedObjects as sent: `2-007` still reads, as 2-7.
+    conn.execute(
+        "UPDATE crm_schemas SET definition = json_set(definition, '$.associatedObjects', json('[\"2-007\",\"0-1\"]'))
+         WHERE account_id = ?1",
+        [account.0],
+    )
+    .expect("the row is changed behind the store's back");
+    let read = store
+        .list_schemas(account, false)
+        .await
+        .expect("it still reads");
+    assert_eq!(
+        read[0].definition.associated_objects,
+        [
+            chronik_domain::crm::object_type::ObjectTypeId::Custom(7),
+            chronik_domain::crm::object_type::StandardType::Contacts.type_id()
+        ]
+    );
     conn.execute(
         "UPDATE crm_schemas SET object_type_id = '2-x' WHERE account_id = ?1",
         [account.0],
