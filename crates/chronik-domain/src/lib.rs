@@ -12,6 +12,7 @@ pub mod custom_events;
 pub mod error;
 pub mod ids;
 pub mod project;
+pub mod render;
 pub mod secret;
 pub mod tenancy;
 pub mod text;
