@@ -31,7 +31,11 @@
 //! does not parse) is rewritten to `extraData.[1]` before compiling. HubSpot's renderer does not
 //! remove the line of a standalone block tag (`{{#each …}}` alone on its line), as its PetSpot
 //! example shows (each item becomes its own paragraph); Handlebars-rust would, so a marker is
-//! put after every tag that ends a line and removed from the output before stage 2.
+//! put after every tag that ends a line (unless it ends in `~}}`, which asks for the
+//! whitespace after it to go) and removed from the output before stage 2.
+//!
+//! The seed names no limit on a template's length; the server's body limit bounds the text.
+//! Nesting is bounded by [`MAX_NESTING`], because rendering recurses once per level.
 //!
 //! Templates are compiled once per template version ([`Templates`] is what a store keeps beside
 //! the template), never per render. The server's `…/render` and `…/detail` endpoints and the
@@ -57,6 +61,12 @@ pub const ALLOWED_BLOCK_HELPERS: &[&str] =
 /// Marks the end of a tag that ends its line so that Handlebars keeps that line's newline (see
 /// the module doc). A private-use character; removed from every render.
 const LINE_KEEPER: char = '\u{E000}';
+
+/// At most this many blocks (`#if`, `#each`, …, each `else if` counting as one more) or
+/// parentheses may be open at once. Not HubSpot's number: rendering recurses once per level and
+/// a debug build overflows a 2 MiB thread stack somewhere past 300 levels, so a hostile template
+/// must be refused when saved; real templates nest a handful of levels.
+pub const MAX_NESTING: usize = 100;
 
 /// The data name of the event time.
 pub const TIMESTAMP_KEY: &str = "timestamp";
@@ -148,6 +158,8 @@ fn prepare(source: &str) -> (String, Insertions) {
             continue;
         }
         if c == '}' && chars.get(i + 1) == Some(&'}') {
+            // `~}}` asks for the following whitespace to go; leave it to Handlebars.
+            let trims = i > 0 && chars[i - 1] == '~';
             let mut j = i;
             while chars.get(j) == Some(&'}') {
                 push('}', &mut out, &mut line, &mut col);
@@ -158,7 +170,7 @@ fn prepare(source: &str) -> (String, Insertions) {
                 .iter()
                 .take_while(|c| **c != '\n')
                 .all(|c| *c == ' ' || *c == '\t' || *c == '\r');
-            if rest_of_line {
+            if rest_of_line && !trims {
                 ins.0.push((line, col));
                 push(LINE_KEEPER, &mut out, &mut line, &mut col);
             }
@@ -181,6 +193,64 @@ fn prepare(source: &str) -> (String, Insertions) {
     (out, ins)
 }
 
+/// The position (line, column) where nesting first exceeds [`MAX_NESTING`], scanning the text
+/// without parsing it (a parse of a hostile depth is itself deep).
+fn too_deep(source: &str) -> Option<(usize, usize)> {
+    let chars: Vec<char> = source.chars().collect();
+    // Per open block: 1 + the `else if` links of its chain.
+    let mut blocks: Vec<usize> = Vec::new();
+    let (mut line, mut col) = (1usize, 1usize);
+    let mut i = 0;
+    let mut parens = 0usize;
+    let mut inside = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if !inside && c == '{' && chars.get(i + 1) == Some(&'{') && (i == 0 || chars[i - 1] != '\\')
+        {
+            inside = true;
+            parens = 0;
+            let mut j = i + 2;
+            while matches!(chars.get(j), Some('{') | Some('~')) {
+                j += 1;
+            }
+            let rest: String = chars[j..chars.len().min(j + 6)].iter().collect();
+            match chars.get(j) {
+                Some('#') => blocks.push(1),
+                Some('^') if !matches!(chars.get(j + 1), Some('}') | Some('~')) => blocks.push(1),
+                Some('/') => {
+                    blocks.pop();
+                }
+                _ if rest.starts_with("else") && rest[4..].starts_with(char::is_whitespace) => {
+                    if let Some(links) = blocks.last_mut() {
+                        *links += 1;
+                    }
+                }
+                _ => {}
+            }
+            if blocks.iter().sum::<usize>() > MAX_NESTING {
+                return Some((line, col));
+            }
+        } else if inside && c == '}' && chars.get(i + 1) == Some(&'}') {
+            inside = false;
+        } else if inside && c == '(' {
+            parens += 1;
+            if parens > MAX_NESTING {
+                return Some((line, col));
+            }
+        } else if inside && c == ')' {
+            parens = parens.saturating_sub(1);
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+        i += 1;
+    }
+    None
+}
+
 fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-' || c == '$' || c == ']'
 }
@@ -188,6 +258,16 @@ fn is_ident_char(c: char) -> bool {
 impl CompiledTemplate {
     /// Parses and checks `source` as the template in `field`; every problem found is returned.
     pub fn compile(field: TemplateField, source: &str) -> Result<Self, Vec<ValidationError>> {
+        if let Some((line, col)) = too_deep(source) {
+            return Err(vec![ValidationError::new(
+                field.name(),
+                "TOO_DEEP",
+                format!(
+                    "{} nests more than {MAX_NESTING} blocks or parentheses at line {line}, column {col}",
+                    field.name()
+                ),
+            )]);
+        }
         let (prepared, ins) = prepare(source);
         let template = Template::compile(&prepared).map_err(|e| {
             let (line, col) = e.pos().map_or((1, 1), |(l, c)| ins.original(l, c));

@@ -377,3 +377,52 @@ proptest! {
         assert_harmless(&compiled.render_detail(&event));
     }
 }
+
+#[test]
+fn whitespace_control_still_trims() {
+    let t = tokens(&[("a", "1")]);
+    assert_eq!(
+        detail("{{#if a~}}\n   x\n{{~/if}} y", &t, None),
+        "<p>x y</p>"
+    );
+}
+
+#[test]
+fn nesting_at_the_limit_renders() {
+    let source = "{{#if a}}".repeat(MAX_NESTING) + "deep" + &"{{/if}}".repeat(MAX_NESTING);
+    let t = tokens(&[("a", "1")]);
+    assert_eq!(detail(&source, &t, None), "<p>deep</p>");
+    // Blocks closed again do not add up.
+    let flat = "{{#if a}}x{{/if}}".repeat(MAX_NESTING + 1);
+    assert!(CompiledTemplate::compile(TemplateField::Detail, &flat).is_ok());
+}
+
+#[test]
+fn nesting_one_past_the_limit_is_refused_naming_the_limit() {
+    let source = "{{#if a}}".repeat(MAX_NESTING + 1) + &"{{/if}}".repeat(MAX_NESTING + 1);
+    let e = refusal(TemplateField::Header, &source);
+    assert_eq!((e.field.as_str(), e.code), ("headerTemplate", "TOO_DEEP"));
+    assert!(e.message.contains("100"), "{}", e.message);
+    assert!(
+        e.message
+            .contains(&format!("column {}", 9 * MAX_NESTING + 1)),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn else_if_links_count_toward_the_nesting_limit() {
+    let at = "{{#if a}}".to_owned() + &"{{else if b}}".repeat(MAX_NESTING - 1) + "{{/if}}";
+    assert!(CompiledTemplate::compile(TemplateField::Detail, &at).is_ok());
+    let past = "{{#if a}}".to_owned() + &"{{else if b}}".repeat(MAX_NESTING) + "{{/if}}";
+    assert_eq!(refusal(TemplateField::Detail, &past).code, "TOO_DEEP");
+}
+
+#[test]
+fn a_hostile_depth_is_refused_without_parsing() {
+    let source = "{{#if a}}".repeat(100_000);
+    assert_eq!(refusal(TemplateField::Detail, &source).code, "TOO_DEEP");
+    let parens = "{{a ".to_owned() + &"(".repeat(100_000) + "}}";
+    assert_eq!(refusal(TemplateField::Detail, &parens).code, "TOO_DEEP");
+}
