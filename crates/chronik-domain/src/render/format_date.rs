@@ -20,7 +20,7 @@ pub const HELPER_NAME: &str = "formatDate";
 pub const SUPPORTED_FORMATS: &[&str] = &["short"];
 
 /// The key of the render data under which the time zone travels to the helper. It starts with
-/// a NUL, which no token name can contain, so a template can never read or shadow it.
+/// a NUL, which no token name can contain, so no token can shadow it.
 pub(super) const TIME_ZONE_KEY: &str = "\u{0}timeZone";
 
 /// One of the date forms the helper writes.
