@@ -524,6 +524,18 @@ impl Templates {
     }
 }
 
+/// The time zone an account's dates render in (SPEC.md), from its IANA name such as
+/// `Europe/Berlin`; `field` names where the name came from.
+pub fn parse_time_zone(field: &str, name: &str) -> Result<Tz, ValidationError> {
+    name.parse::<Tz>().map_err(|_| {
+        ValidationError::new(
+            field,
+            "INVALID_TIME_ZONE",
+            format!("{field} {name:?} is not an IANA time zone name such as \"Europe/Berlin\" or \"UTC\""),
+        )
+    })
+}
+
 /// What a render sees of one event.
 #[derive(Debug, Clone)]
 pub struct RenderInput<'a> {

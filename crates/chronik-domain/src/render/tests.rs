@@ -72,8 +72,8 @@ fn petspot_detail_matches_hubspots_rendered_example() {
     insta::assert_snapshot!(compiled.render_header(&event), @r#"<p>Registered for <a href="https://my.petspot.com/pets/Pocket" rel="noopener noreferrer nofollow">Pocket</a></p>"#);
 }
 
-// The seed's webinar example (its code blocks are not in the seed text; these are the
-// templates of HubSpot's guide the seed translates).
+// The seed's webinar example. The seed text lost its code blocks; these templates follow the
+// English guide it translates as far as we could reconstruct it (not confirmed word for word).
 const WEBINAR_HEADER: &str =
     "Registered for [{{webinarName}}](https://mywebinarsystem/webinar/{{webinarId}})";
 const WEBINAR_DETAIL: &str = "Registration occurred at {{#formatDate timestamp}}{{/formatDate}}\n\n#### Webinar information\n\n*Webinar name:* {{webinarName}}\n*Webinar ID:* {{webinarId}}\n*Webinar type:* {{webinarType}}";
@@ -425,4 +425,27 @@ fn a_hostile_depth_is_refused_without_parsing() {
     assert_eq!(refusal(TemplateField::Detail, &source).code, "TOO_DEEP");
     let parens = "{{a ".to_owned() + &"(".repeat(100_000) + "}}";
     assert_eq!(refusal(TemplateField::Detail, &parens).code, "TOO_DEEP");
+}
+
+#[test]
+fn iframes_styles_and_data_urls_in_templates_never_become_markup() {
+    insta::assert_snapshot!(
+        detail("<iframe src=\"https://x.test\"></iframe>\n\n<p style=\"color:red\" onclick=\"x()\">p</p>\n\n![i](data:image/svg+xml,<svg onload=x>) [d](data:text/html,x) [v](vbscript:x)", &tokens(&[]), None),
+        @r#"<p>&lt;iframe src="https://x.test"&gt;&lt;/iframe&gt;</p><p>&lt;p style="color:red" onclick="x()"&gt;p&lt;/p&gt;</p><p>![i](data:image/svg+xml,&lt;svg onload=x&gt;) <a rel="noopener noreferrer nofollow">d</a> <a rel="noopener noreferrer nofollow">v</a></p>"#
+    );
+}
+
+#[test]
+fn account_time_zones_parse_by_iana_name() {
+    assert_eq!(
+        parse_time_zone("timeZone", "Europe/Berlin"),
+        Ok(chrono_tz::Europe::Berlin)
+    );
+    assert_eq!(parse_time_zone("timeZone", "UTC"), Ok(Tz::UTC));
+    let e = parse_time_zone("timeZone", "Mars/Olympus").unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.code),
+        ("timeZone", "INVALID_TIME_ZONE")
+    );
+    assert!(e.message.contains("Mars/Olympus"), "{}", e.message);
 }
