@@ -449,3 +449,12 @@ fn account_time_zones_parse_by_iana_name() {
     );
     assert!(e.message.contains("Mars/Olympus"), "{}", e.message);
 }
+
+#[test]
+fn chained_indexes_and_each_over_a_root_array() {
+    let extra = json!([["a", "b"], ["c", "d"]]);
+    insta::assert_snapshot!(
+        detail("{{extraData[1][0]}} {{#each extraData}}{{@index}}={{this.[1]}};{{/each}}", &tokens(&[]), Some(&extra)),
+        @"<p>c 0=b;1=d;</p>"
+    );
+}
