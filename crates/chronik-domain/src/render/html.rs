@@ -4,8 +4,8 @@
 //! in the Markdown (from the template text, or from a value placed with `{{{…}}}`) is turned
 //! into text, so it shows as written and never becomes markup. ammonia then keeps only the
 //! elements Markdown itself produces, links only with `http`, `https` or `mailto` (relative
-//! links are dropped), and no attribute beyond `href`, `title`, `src`, `alt` and the link's
-//! `rel`: no `on…` handler, no `style`, no script in any form.
+//! links are dropped), and no attribute beyond `href`, `title`, `src`, `alt`, a list's `start`
+//! and the link's `rel`: no `on…` handler, no `style`, no script in any form.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
