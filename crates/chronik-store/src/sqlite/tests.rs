@@ -6,7 +6,7 @@ use chronik_domain::association::RecordRef;
 use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::tenancy::Scopes;
-use chronik_domain::{AccountId, Secret, TokenHash};
+use chronik_domain::{AccountId, EventDefinitionId, ObjectId, Secret, TokenHash};
 use chrono::Utc;
 use rusqlite::Connection;
 
@@ -21,14 +21,8 @@ use crate::{
     StoreError, TenancyStore,
 };
 
-/// Once the merger has copied a chunk of staged completions, the writer deletes them from
-/// the staging table; they stay readable, in order, and their occurrence ids stay taken.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merged_completions_leave_the_staging_table_and_stay_unique() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path().to_path_buf())
-        .await
-        .expect("the store opens");
+/// An account with the `signup` event definition and one contact: their ids.
+async fn signup_of_one_contact(store: &SqliteStore) -> (AccountId, EventDefinitionId, ObjectId) {
     let now = Utc::now();
     let account = store.create_account("a", now).await.expect("an account").id;
     let definition = EventDefinition {
@@ -57,6 +51,19 @@ async fn merged_completions_leave_the_staging_table_and_stay_unique() {
         .remove(0)
         .expect("created")
         .id;
+    (account, definition, contact)
+}
+
+/// Once the merger has copied a chunk of staged completions, the writer deletes them from
+/// the staging table; they stay readable, in order, and their occurrence ids stay taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_completions_leave_the_staging_table_and_stay_unique() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().to_path_buf())
+        .await
+        .expect("the store opens");
+    let now = Utc::now();
+    let (account, definition, contact) = signup_of_one_contact(&store).await;
     let completion = |n: i64| NewCompletion {
         definition_id: definition,
         object_type_id: StandardType::Contacts.type_id(),
@@ -477,33 +484,7 @@ async fn a_page_of_completions_past_the_budget_answers_the_budget_error() {
             .await
             .expect("the store opens");
     let now = Utc::now();
-    let account = store.create_account("a", now).await.expect("an account").id;
-    let definition = EventDefinition {
-        name: "signup".into(),
-        label: "Signup".into(),
-        description: String::new(),
-        primary_object_type_id: StandardType::Contacts.type_id(),
-        include_default_properties: true,
-        properties: Vec::new(),
-        custom_matching_id: None,
-    };
-    let definition = store
-        .create_event_definition(account, &definition, 10, now)
-        .await
-        .expect("a definition")
-        .id;
-    let contact = store
-        .create_objects(
-            account,
-            StandardType::Contacts.type_id(),
-            vec![NewObject::default()],
-            now,
-        )
-        .await
-        .expect("a contact")
-        .remove(0)
-        .expect("created")
-        .id;
+    let (account, definition, contact) = signup_of_one_contact(&store).await;
     let batch = (0..500)
         .map(|n| NewCompletion {
             definition_id: definition,
