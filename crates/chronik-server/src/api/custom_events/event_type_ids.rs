@@ -12,50 +12,31 @@ use std::sync::Mutex;
 
 use chronik_domain::{AccountId, EventDefinitionId};
 
+use crate::settings_cache::{keep, lock};
+
 /// The most ids kept (a name and an id each); past it the map starts again empty.
 const MAX_IDS: usize = 100_000;
 
 /// Event type ids by account and name.
 #[derive(Default)]
 pub struct EventTypeIds {
-    kept: Mutex<Kept>,
-}
-
-#[derive(Default)]
-struct Kept {
-    by_account: HashMap<AccountId, HashMap<String, EventDefinitionId>>,
-    len: usize,
+    kept: Mutex<HashMap<(AccountId, String), EventDefinitionId>>,
 }
 
 impl EventTypeIds {
     /// The id kept for `name` in `account`.
     pub fn get(&self, account: AccountId, name: &str) -> Option<EventDefinitionId> {
-        let kept = self.lock();
-        kept.by_account.get(&account)?.get(name).copied()
+        lock(&self.kept).get(&(account, name.to_owned())).copied()
     }
 
     /// Keeps the id of an existing definition.
     pub fn keep(&self, account: AccountId, name: &str, id: EventDefinitionId) {
-        let mut kept = self.lock();
-        if kept.len >= MAX_IDS {
-            *kept = Kept::default();
-        }
-        if kept
-            .by_account
-            .entry(account)
-            .or_default()
-            .insert(name.to_owned(), id)
-            .is_none()
-        {
-            kept.len += 1;
-        }
-    }
-
-    /// Takes the lock even when a panic poisoned it: every update leaves the map whole.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
-        self.kept
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        keep(
+            &mut lock(&self.kept),
+            MAX_IDS,
+            (account, name.to_owned()),
+            id,
+        );
     }
 }
 
