@@ -47,3 +47,8 @@ id_type!(
     /// database; completions name their event type by it.
     EventDefinitionId
 );
+id_type!(
+    /// An app timeline event type (a v3 event template's `id` on the wire, as text; v4 event
+    /// types get one too), unique in the database; timeline events name their type by it.
+    EventTypeId
+);

@@ -16,7 +16,8 @@ pub mod render;
 pub mod secret;
 pub mod tenancy;
 pub mod text;
+pub mod timeline;
 
 pub use error::{DomainError, Problems, ValidationError};
-pub use ids::{AccountId, AppId, EventDefinitionId, ObjectId, PrivateAppId};
+pub use ids::{AccountId, AppId, EventDefinitionId, EventTypeId, ObjectId, PrivateAppId};
 pub use secret::{Secret, TokenHash};

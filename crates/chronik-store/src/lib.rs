@@ -1,6 +1,6 @@
 //! The storage boundary. [`Store`] is made of one trait per API family ([`TenancyStore`],
-//! [`CrmStore`], [`AppObjectStore`], [`CustomEventStore`]); the server holds it as `Arc<dyn Store>` and never sees
-//! SQL.
+//! [`CrmStore`], [`AppObjectStore`], [`CustomEventStore`], [`TimelineStore`]); the server holds
+//! it as `Arc<dyn Store>` and never sees SQL.
 //!
 //! Two implementations live side by side with the same file names:
 //! - [`sqlite`]: the embedded default. One writer thread with group commit (WAL,
@@ -35,6 +35,7 @@ pub mod property_bits;
 mod property_bits;
 pub mod sqlite;
 pub mod tenancy;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -43,10 +44,13 @@ pub use crm::*;
 pub use custom_events::*;
 pub use error::StoreError;
 pub use tenancy::*;
+pub use timeline::*;
 
 /// Everything Chronik stores, one trait per API family.
 #[async_trait::async_trait]
-pub trait Store: TenancyStore + CrmStore + AppObjectStore + CustomEventStore + Send + Sync {
+pub trait Store:
+    TenancyStore + CrmStore + AppObjectStore + CustomEventStore + TimelineStore + Send + Sync
+{
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 

@@ -12,6 +12,7 @@ mod crm;
 mod custom_events;
 mod single_sends;
 mod tenancy;
+mod timeline;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -30,6 +30,7 @@ mod store;
 mod tenancy;
 #[cfg(test)]
 mod tests;
+mod timeline;
 mod writer;
 
 pub use completion_log::MAX_STAGED;
