@@ -72,7 +72,7 @@ pub struct NewTimelineEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventWrite {
     /// Stored as this.
-    Stored(StoredTimelineEvent),
+    Stored(Box<StoredTimelineEvent>),
     /// Its type already has an event with this id (stored before, or earlier in the call):
     /// nothing stored, the first one stays.
     DuplicateId,
