@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod event_types;
 pub mod extract;
 pub mod http_conn;
 pub mod object_types;

@@ -25,6 +25,8 @@ pub struct AppState {
     pub send_cache: Arc<SendCache>,
     /// Event type ids kept for reads.
     pub event_type_ids: Arc<EventTypeIds>,
+    /// Compiled templates of app timeline event types, per type version.
+    pub templates: Arc<crate::event_types::CompiledTemplates>,
 }
 
 /// A started server state, plus the admin token when it was generated just now (the caller
@@ -67,6 +69,7 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
             metrics: crate::telemetry::metrics_handle_for(store.backend()),
             send_cache: Arc::new(SendCache::default()),
             event_type_ids: Arc::new(EventTypeIds::default()),
+            templates: Arc::default(),
             store,
         },
         generated_admin_token,
