@@ -80,8 +80,12 @@ pub enum EventWrite {
     RecordNotFound,
     /// Its type was deleted: no new events.
     TypeDeleted,
-    /// A stamped CRM property the record's object type does not have in this account.
+    /// A stamped CRM property the record's object type does not have in this account: nothing
+    /// stored for the event.
     UnknownProperty(String),
+    /// The event would change its contact's email to this one, which another contact has:
+    /// nothing stored for the event.
+    EmailTaken(String),
 }
 
 /// Why a call was not carried out; nothing of it is stored.
