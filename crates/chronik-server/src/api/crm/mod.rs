@@ -4,7 +4,8 @@
 //! - `objects.rs`: create, get, update, archive, list, and the batch endpoints;
 //! - `search.rs`: search;
 //! - `properties.rs`: property definitions;
-//! - `schemas.rs`: custom object schemas.
+//! - `schemas.rs`: custom object schemas;
+//! - `timeline.rs`: a record's timeline (custom events, timeline events and app events).
 //!
 //! Every route resolves its `{objectType}` with `crate::object_types` (standard types by name,
 //! singular or plural, or type id; custom objects by `2-<n>` or `p{portalId}_{name}`; app
@@ -15,6 +16,7 @@ mod objects;
 mod properties;
 mod schemas;
 mod search;
+mod timeline;
 pub mod wire;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -52,4 +54,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
             schemas::archive
         ))
         .routes(routes!(schemas::create_association))
+        .routes(routes!(timeline::get_timeline))
 }
