@@ -23,3 +23,4 @@ mod helpers;
 mod multinode;
 mod oauth;
 mod ops;
+mod record_timeline;
