@@ -31,6 +31,8 @@ mod tenancy;
 #[cfg(test)]
 mod tests;
 mod timeline;
+#[cfg(test)]
+mod timeline_tests;
 mod writer;
 
 pub use completion_log::MAX_STAGED;

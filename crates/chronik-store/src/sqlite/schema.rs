@@ -49,6 +49,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "app_objects",
         sql: include_str!("migrations/0008_app_objects.sql"),
     },
+    Migration {
+        version: 10,
+        name: "timeline",
+        sql: include_str!("migrations/0010_timeline.sql"),
+    },
 ];
 
 pub(super) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
