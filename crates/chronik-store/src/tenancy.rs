@@ -265,8 +265,9 @@ pub trait TenancyStore: Send + Sync {
     ) -> Result<VisitorLink, StoreError>;
 
     /// Deletes the account's records and events (CRM records, their unique values, visitor
-    /// links); keeps the account, its apps, installs and tokens, and its definitions (custom
-    /// properties, custom object schemas and their associations), which describe records but
-    /// are not records. `NotFound` when the account does not exist.
+    /// links, custom event completions, timeline events and their stamps); keeps the account,
+    /// its apps, installs and tokens, its definitions (custom properties, custom object schemas
+    /// and their associations), which describe records but are not records, and the apps'
+    /// timeline event types. `NotFound` when the account does not exist.
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError>;
 }

@@ -30,7 +30,7 @@ use crate::StoreError;
 
 /// The outcome of one item of a batch: the outer `Result` of a batch method fails the call,
 /// this one fails only the item.
-type Item<T> = Result<T, StoreError>;
+pub(super) type Item<T> = Result<T, StoreError>;
 
 const OBJECT_COLUMNS: &str =
     "object_id, object_type_id, properties, created_at, updated_at, archived_at";
@@ -865,8 +865,8 @@ fn history_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
 
 /// One item of `update_objects`: claims first (so a taken value fails the item before anything
 /// changed), then the old claims of the same properties and the released ones are deleted, the
-/// values and history are written back.
-fn update_one(
+/// values and history are written back. Timeline stamps set properties through it too.
+pub(super) fn update_one(
     conn: &Connection,
     account: AccountId,
     object_type: ObjectTypeId,

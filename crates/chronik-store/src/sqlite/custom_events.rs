@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
-use chronik_domain::crm::object_type::ObjectTypeId;
 use chronik_domain::custom_events::definition::EventDefinition;
 use chronik_domain::{AccountId, DomainError, EventDefinitionId, ObjectId};
 use chrono::{DateTime, Utc};
@@ -16,6 +15,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::completion_log::{self, Occurrence, ATTACHED};
+use super::records::RecordLookup;
 use super::tenancy::contact_by_email;
 use super::{
     account_exists, db, from_json, from_ms, ms, next_id, raise_settings_version, settings_version,
@@ -407,65 +407,17 @@ fn resolve_records<'a>(
     account: AccountId,
     completions: &'a [NewCompletion],
 ) -> Result<Result<Vec<Resolved<'a>>, BatchRefusal>, StoreError> {
-    let mut by_id = conn
-        .prepare_cached(
-            "SELECT 1 FROM crm_objects WHERE account_id = ?1 AND object_id = ?2
-                 AND object_type_id = ?3 AND archived_at IS NULL",
-        )
-        .map_err(db)?;
-    let mut by_unique = conn
-        .prepare_cached(
-            "SELECT object_id FROM crm_unique_values
-             WHERE account_id = ?1 AND object_type_id = ?2 AND property = ?3 AND value = ?4",
-        )
-        .map_err(db)?;
-    let mut by_utk = conn
-        .prepare_cached(
-            "SELECT v.object_id FROM visitor_tokens v JOIN crm_objects o
-                 ON o.account_id = v.account_id AND o.object_id = v.object_id
-             WHERE v.account_id = ?1 AND v.utk = ?2 AND o.archived_at IS NULL",
-        )
-        .map_err(db)?;
+    let mut lookup = RecordLookup::new(conn, account)?;
     let mut resolved = Vec::with_capacity(completions.len());
     let mut missing = Vec::new();
-    let mut known: Option<(i64, ObjectTypeId)> = None;
     for (index, completion) in completions.iter().enumerate() {
         let object_type = completion.object_type_id;
-        let type_id = object_type.to_string();
         let outcome = resolve(
             Priority::CustomEvents,
             &completion.record,
             None,
             None,
-            |record| match record {
-                RecordRef::Id(ObjectId(id)) => {
-                    // Batches often name one record many times in a row.
-                    if known == Some((*id, object_type)) {
-                        return Ok(Some(ObjectId(*id)));
-                    }
-                    let exists = by_id
-                        .query_row(params![account.0, id, type_id], |_| Ok(()))
-                        .optional()
-                        .map_err(db)?
-                        .is_some();
-                    if exists {
-                        known = Some((*id, object_type));
-                    }
-                    Ok(exists.then_some(ObjectId(*id)))
-                }
-                RecordRef::Utk(utk) => by_utk
-                    .query_row(params![account.0, utk], |r| r.get(0).map(ObjectId))
-                    .optional()
-                    .map_err(db),
-                RecordRef::Unique(value) => by_unique
-                    .query_row(
-                        params![account.0, type_id, value.property, value.value],
-                        |r| r.get(0).map(ObjectId),
-                    )
-                    .optional()
-                    .map_err(db),
-                RecordRef::Email(_) => Ok(None),
-            },
+            |record| lookup.find(object_type, record),
         )?;
         let found = match outcome {
             Outcome::Record { id, .. } => Some(Resolved::Id(id.0)),

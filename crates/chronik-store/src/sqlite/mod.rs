@@ -24,6 +24,7 @@ mod completion_log;
 mod crm;
 mod custom_events;
 mod readers;
+mod records;
 mod schema;
 mod sql;
 mod store;
@@ -31,6 +32,9 @@ mod tenancy;
 #[cfg(test)]
 mod tests;
 mod timeline;
+#[cfg(test)]
+mod timeline_event_tests;
+mod timeline_events;
 #[cfg(test)]
 mod timeline_tests;
 mod writer;

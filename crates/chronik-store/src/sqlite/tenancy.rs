@@ -146,6 +146,25 @@ pub(super) fn contact_by_email(
     Ok((id, true))
 }
 
+/// Links visitor token `utk` to contact `contact`; a utk linked to another contact moves.
+pub(super) fn link_utk(
+    conn: &Connection,
+    account: AccountId,
+    utk: &str,
+    contact: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account_id, utk)
+         DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at",
+    )
+    .map_err(db)?
+    .execute(params![account.0, utk, contact, ms(now)])
+    .map_err(db)?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl TenancyStore for SqliteStore {
     #[tracing::instrument(skip_all)]
@@ -524,13 +543,11 @@ impl TenancyStore for SqliteStore {
         self.write(move |conn| {
             account_exists(conn, account)?;
             let (contact, contact_created) = contact_by_email(conn, account, &email, now)?;
-            conn.execute(
-                "INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account_id, utk) DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at",
-                params![account.0, utk, contact, ms(now)],
-            )
-            .map_err(db)?;
-            Ok(VisitorLink { contact: ObjectId(contact), contact_created })
+            link_utk(conn, account, &utk, contact, now)?;
+            Ok(VisitorLink {
+                contact: ObjectId(contact),
+                contact_created,
+            })
         })
         .await
     }
@@ -539,9 +556,12 @@ impl TenancyStore for SqliteStore {
     async fn reset_account(&self, account: AccountId) -> Result<(), StoreError> {
         self.write_staging(move |conn, log| {
             account_exists(conn, account)?;
-            // Records and events only: schemas, property and event definitions stay.
+            // Records and events only: schemas, property and event definitions stay, and so do
+            // timeline event types (they belong to apps).
             completion_log::purge(conn, log, account.0, None)?;
             for table in [
+                "timeline_stamps",
+                "timeline_events",
                 "event_usage",
                 "visitor_tokens",
                 "crm_unique_values",

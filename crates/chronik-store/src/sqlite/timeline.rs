@@ -5,12 +5,15 @@
 //! one, or reading a type, changing it and writing it back, are one step by construction: no
 //! other write runs in between. Storing events is `timeline_events.rs`; reading them is here.
 
+use chronik_domain::crm::object_type::StandardType;
 use chronik_domain::timeline::event_type::EventTypeDefinition;
-use chronik_domain::{AccountId, AppId, DomainError, EventTypeId};
+use chronik_domain::{AccountId, AppId, DomainError, EventTypeId, ObjectId};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Row};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, Row};
 
-use super::{db, from_json, from_ms, ms, next_id, SqliteStore};
+use super::timeline_events::store_events;
+use super::{db, from_json, from_ms, ms, next_id, type_id_column, SqliteStore};
 use crate::timeline::*;
 use crate::StoreError;
 
@@ -204,10 +207,8 @@ impl TimelineStore for SqliteStore {
         events: Vec<NewTimelineEvent>,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<EventWrite>, TimelineRefusal>, StoreError> {
-        let _ = (account, events, now);
-        Err(StoreError::internal(
-            "timeline events are not stored by this backend yet",
-        ))
+        self.write(move |conn| store_events(conn, account, events, now))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
@@ -217,10 +218,17 @@ impl TimelineStore for SqliteStore {
         type_id: EventTypeId,
         id: &str,
     ) -> Result<StoredTimelineEvent, StoreError> {
-        let _ = (account, type_id, id);
-        Err(StoreError::internal(
-            "timeline events are not stored by this backend yet",
-        ))
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM timeline_events e
+                 WHERE e.account_id = ?1 AND e.event_type_id = ?2 AND e.event_id = ?3"
+            ))
+            .map_err(db)?
+            .query_row(params![account.0, type_id.0, id], event_row)
+            .map_err(db)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
@@ -229,9 +237,133 @@ impl TimelineStore for SqliteStore {
         account: AccountId,
         query: &TimelineQuery,
     ) -> Result<TimelinePage, StoreError> {
-        let _ = (account, query);
-        Err(StoreError::internal(
-            "timeline events are not stored by this backend yet",
-        ))
+        let query = query.clone();
+        self.read_scan(account, move |conn| {
+            // One read transaction: both halves see the same commit.
+            let read = conn.unchecked_transaction().map_err(db)?;
+            let mut items = select_events(&read, account, &query, Half::Record)?;
+            if query.record.0 == StandardType::Contacts.type_id() {
+                items.extend(select_events(&read, account, &query, Half::Waiting)?);
+                items.sort_by_key(|e| std::cmp::Reverse(e.cursor));
+            }
+            read.finish().map_err(db)?;
+            let more = items.len() > query.limit;
+            items.truncate(query.limit);
+            Ok(TimelinePage { items, more })
+        })
+        .await
     }
+}
+
+/// The columns [`event_row`] reads (of `timeline_events e`).
+const EVENT_COLUMNS: &str = "e.seq, e.event_type_id, e.event_id, e.object_type_id, e.object_id, \
+                             e.occurred_at, e.body, e.created_at";
+
+/// Reads [`EVENT_COLUMNS`].
+fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredTimelineEvent> {
+    Ok(StoredTimelineEvent {
+        type_id: EventTypeId(r.get(1)?),
+        id: r.get(2)?,
+        object_type_id: type_id_column(r, 3)?,
+        object_id: r.get::<_, Option<i64>>(4)?.map(ObjectId),
+        cursor: TimelineCursor {
+            occurred_at_ms: r.get(5)?,
+            seq: r.get(0)?,
+        },
+        body: from_json(r, 6)?,
+        created_at: from_ms(r.get(7)?),
+    })
+}
+
+/// Which of a record's timeline events [`select_events`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Half {
+    /// The events stored with the record.
+    Record,
+    /// The waiting events of the utks linked to the contact.
+    Waiting,
+}
+
+/// The first `limit + 1` events of one half of a record's timeline, newest first, of live
+/// types only.
+fn select_events(
+    conn: &Connection,
+    account: AccountId,
+    query: &TimelineQuery,
+    half: Half,
+) -> Result<Vec<StoredTimelineEvent>, StoreError> {
+    let (sql, args) = events_sql(account, query, half);
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), event_row)
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// The SQL of [`select_events`] and its arguments.
+pub(super) fn events_sql(
+    account: AccountId,
+    query: &TimelineQuery,
+    half: Half,
+) -> (String, Vec<Value>) {
+    let (type_id, object_id) = query.record;
+    // The join order is fixed (CROSS JOIN) and so is the index: the page walks the record's
+    // (or utk's) index entries newest first and stops at the limit, whatever the type filter
+    // makes the planner guess.
+    let (mut sql, mut args) = match half {
+        Half::Record => (
+            format!(
+                "SELECT {EVENT_COLUMNS}
+                 FROM timeline_events e INDEXED BY timeline_events_by_record
+                 CROSS JOIN timeline_event_types t
+                 WHERE e.account_id = ? AND e.object_type_id = ? AND e.object_id = ?
+                   AND t.event_type_id = e.event_type_id AND t.deleted_at IS NULL"
+            ),
+            vec![
+                Value::Integer(account.0),
+                Value::Text(type_id.to_string()),
+                Value::Integer(object_id.0),
+            ],
+        ),
+        Half::Waiting => (
+            format!(
+                "SELECT {EVENT_COLUMNS}
+                 FROM visitor_tokens v
+                 CROSS JOIN timeline_events e INDEXED BY timeline_events_waiting
+                 CROSS JOIN timeline_event_types t
+                 WHERE v.account_id = ? AND v.object_id = ?
+                   AND e.account_id = v.account_id AND e.utk = v.utk AND e.object_id IS NULL
+                   AND t.event_type_id = e.event_type_id AND t.deleted_at IS NULL"
+            ),
+            vec![Value::Integer(account.0), Value::Integer(object_id.0)],
+        ),
+    };
+    if !query.type_ids.is_empty() {
+        sql.push_str(" AND e.event_type_id IN (");
+        sql.push_str(&vec!["?"; query.type_ids.len()].join(", "));
+        sql.push(')');
+        args.extend(query.type_ids.iter().map(|t| Value::Integer(t.0)));
+    }
+    if let Some(t) = query.occurred_after {
+        sql.push_str(" AND e.occurred_at >= ?");
+        args.push(Value::Integer(ms(t)));
+    }
+    if let Some(t) = query.occurred_before {
+        sql.push_str(" AND e.occurred_at <= ?");
+        args.push(Value::Integer(ms(t)));
+    }
+    if let Some(c) = query.before {
+        // The first term bounds the index range; the second skips the cursor's own time.
+        sql.push_str(" AND e.occurred_at <= ? AND (e.occurred_at < ? OR e.seq < ?)");
+        args.extend([
+            Value::Integer(c.occurred_at_ms),
+            Value::Integer(c.occurred_at_ms),
+            Value::Integer(c.seq),
+        ]);
+    }
+    sql.push_str(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT ?");
+    args.push(Value::Integer(
+        i64::try_from(query.limit).unwrap_or(i64::MAX - 1) + 1,
+    ));
+    (sql, args)
 }

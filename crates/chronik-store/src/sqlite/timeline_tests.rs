@@ -7,7 +7,7 @@ use chronik_domain::timeline::event_type::{
     add_property, EventObjectType, EventProperty, EventTypeDefinition, Origin, PropertyOption,
     PropertyType, MAX_EVENT_TYPES_PER_APP,
 };
-use chronik_domain::{AccountId, AppId, DomainError, EventTypeId, TokenHash};
+use chronik_domain::{AppId, DomainError, EventTypeId, TokenHash};
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
@@ -333,13 +333,4 @@ async fn a_deleted_type_leaves_the_list_and_stays_readable_by_id() {
         store.delete_event_type(app, created.id, t(4)).await,
         Err(StoreError::NotFound)
     ));
-}
-
-#[allow(dead_code)]
-pub(super) async fn account(store: &SqliteStore) -> AccountId {
-    store
-        .create_account("a", t(0))
-        .await
-        .expect("an account")
-        .id
 }

@@ -48,6 +48,9 @@ CREATE INDEX timeline_events_waiting
     ON timeline_events (account_id, utk, occurred_at)
     WHERE object_id IS NULL;
 
+-- A contact's linked utks, for its timeline's waiting events (visitor_tokens is keyed by utk).
+CREATE INDEX visitor_tokens_by_contact ON visitor_tokens (account_id, object_id);
+
 -- Per record and CRM property, the newest event that stamped it, by (occurred_at, seq), and
 -- its value. The upsert replaces a row only when its event is newer, and only then does the
 -- CRM property change: the newest event wins whatever the arrival order.
