@@ -1,5 +1,7 @@
 //! SQLite SQL for [`TenancyStore`].
 
+use std::collections::BTreeMap;
+
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
 use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
@@ -127,8 +129,26 @@ pub(super) fn contact_by_email(
     if let Some(id) = existing {
         return Ok((id, false));
     }
+    Ok((
+        create_contact(conn, account, email, BTreeMap::new(), now)?,
+        true,
+    ))
+}
+
+/// Creates a contact with `email` (which no live contact has: the caller made sure) and these
+/// other stored-form values; its id.
+pub(super) fn create_contact(
+    conn: &Connection,
+    account: AccountId,
+    email: &Email,
+    mut properties: BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    // The contact's email claim, as create_objects would make it for `0-1`.
+    let claim = UniqueValue::new("email", email.as_str());
     let id = next_id(conn, "object")?;
-    let properties = serde_json::json!({ "email": email.as_str() }).to_string();
+    properties.insert("email".to_owned(), email.as_str().to_owned());
+    let properties = serde_json::to_string(&properties).map_err(StoreError::internal)?;
     conn.prepare_cached(
         "INSERT INTO crm_objects (account_id, object_id, object_type_id, properties, created_at, updated_at)
          VALUES (?1, ?2, '0-1', ?3, ?4, ?4)",
@@ -143,7 +163,7 @@ pub(super) fn contact_by_email(
     .map_err(db)?
     .execute(params![account.0, claim.property, claim.value, id])
     .map_err(db)?;
-    Ok((id, true))
+    Ok(id)
 }
 
 /// Links visitor token `utk` to contact `contact`; a utk linked to another contact moves.

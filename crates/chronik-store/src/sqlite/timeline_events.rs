@@ -28,7 +28,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::crm::update_one;
 use super::records::RecordLookup;
-use super::tenancy::{contact_by_email, link_utk};
+use super::tenancy::{create_contact, link_utk};
 use super::{account_exists, db, from_json, from_ms, ms};
 use crate::timeline::*;
 use crate::{ObjectUpdate, StoreError};
@@ -237,12 +237,25 @@ impl<'c> EventWriter<'c> {
                 }
             }
         }
+        // A contact this event creates is created with its stamped values (it has no stamps
+        // yet, so each one wins), unless one is unique: that takes the update path's claims.
+        let mut created_stamped = false;
         let (object_id, waiting_utk) = match target {
             Target::Existing(id) => (Some(id), None),
-            Target::Create(email) => (
-                Some(contact_by_email(self.conn, self.account, &email, self.now)?.0),
-                None,
-            ),
+            Target::Create(email) => {
+                created_stamped = stamps.iter().all(|(_, def)| !def.has_unique_value);
+                let mut values = BTreeMap::new();
+                if created_stamped {
+                    for (stamp, def) in &stamps {
+                        if let Some(v) = stored_value(def, &stamp.value) {
+                            // The first stamp of a property wins, as in the stamps table.
+                            values.entry(stamp.property.clone()).or_insert(v);
+                        }
+                    }
+                }
+                let id = create_contact(self.conn, self.account, &email, values, self.now)?;
+                (Some(id), None)
+            }
             Target::Waiting(utk) => (None, Some(utk)),
         };
         if let (Some(contact), Some(utk)) = (object_id, &link) {
@@ -287,27 +300,19 @@ impl<'c> EventWriter<'c> {
                 set_value(&mut update, "email", email.as_str().to_owned(), true);
             }
             for (stamp, def) in stamps {
-                if self.stamp(object_type_id, id, type_id, &key.1, cursor, &stamp)? {
-                    match def.check_value(&stamp.property, &stamp.value) {
-                        Ok(Some(v)) => {
-                            set_value(&mut update, &stamp.property, v, def.has_unique_value)
+                let replaced = self.stamp(object_type_id, id, type_id, &key.1, cursor, &stamp)?;
+                if !replaced || created_stamped {
+                    continue;
+                }
+                match stored_value(&def, &stamp.value) {
+                    Some(v) => set_value(&mut update, &stamp.property, v, def.has_unique_value),
+                    None => {
+                        update.set.remove(&stamp.property);
+                        update.unique.retain(|c| c.property != stamp.property);
+                        update.clear.push(stamp.property.clone());
+                        if def.has_unique_value {
+                            update.released.push(stamp.property);
                         }
-                        Ok(None) => {
-                            update.set.remove(&stamp.property);
-                            update.unique.retain(|c| c.property != stamp.property);
-                            update.clear.push(stamp.property.clone());
-                            if def.has_unique_value {
-                                update.released.push(stamp.property);
-                            }
-                        }
-                        // A value the CRM property's type would refuse is set as sent: the
-                        // token's type decided what the event may carry.
-                        Err(_) => set_value(
-                            &mut update,
-                            &stamp.property,
-                            stamp.value,
-                            def.has_unique_value,
-                        ),
                     }
                 }
             }
@@ -441,6 +446,16 @@ impl<'c> EventWriter<'c> {
         let all = Arc::new(all);
         self.stampable.insert(object_type, Arc::clone(&all));
         Ok(all)
+    }
+}
+
+/// The stored form of a stamped value for CRM property `def`; `None` for an empty value,
+/// which clears it. A value the CRM property's type would refuse is kept as sent: the token's
+/// type decided what the event may carry.
+fn stored_value(def: &PropertyDefinition, raw: &str) -> Option<String> {
+    match def.check_value(&def.name, raw) {
+        Ok(v) => v,
+        Err(_) => Some(raw.to_owned()),
     }
 }
 
