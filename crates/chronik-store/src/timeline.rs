@@ -202,9 +202,10 @@ pub trait TimelineStore: Send + Sync {
     /// `chronik_domain::association::resolve` (`Priority::TimelineV3`): a contact is created
     /// for an unknown email, a contact's email changed or a utk linked to it as the outcome
     /// says, and an event whose utk no contact has is stored waiting (`object_id` none). Then
-    /// its stamps are applied to the record, newest event winning. `Ok(Err(TypeChanged))` and
-    /// nothing written when a type is no longer at the version its events were checked
-    /// against; `NotFound` when the account does not exist. At most
+    /// its stamps are applied to the record, newest event winning; a waiting event stamps
+    /// nothing (it has no record, and linking its utk later does not replay it).
+    /// `Ok(Err(TypeChanged))` and nothing written when a type is no longer at the version its
+    /// events were checked against; `NotFound` when the account does not exist. At most
     /// `chronik_domain::timeline::event::MAX_BATCH_INPUTS` events.
     async fn store_timeline_events(
         &self,

@@ -566,6 +566,58 @@ async fn an_event_with_an_unknown_utk_waits_for_its_contact() {
         .store_one(event(&s.pets, "w4", by_utk("utk-v"), 50, "Coco"))
         .await;
     assert_eq!(e.object_id, Some(made));
+
+    // Linked by a later event with objectId and the utk.
+    s.store_one(event(&s.pets, "w5", by_utk("utk-o"), 60, "Rex"))
+        .await;
+    let with_id = Ids {
+        object_id: Some(contact.0),
+        utk: Some("utk-o"),
+        email: None,
+    };
+    s.store_one(event(&s.pets, "w6", with_id, 70, "Rex")).await;
+    assert_eq!(s.timeline(contact).await, ["w6", "w5", "own", "w1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stamp_of_the_email_property_claims_it_like_a_crm_write() {
+    let s = setup().await;
+    let mut def = pet_template("contacts");
+    def.properties
+        .push(token("ownerEmail", PropertyType::String, Some("email")));
+    let ty = s
+        .store
+        .create_event_type(s.pets.app, &def, 10, t(0))
+        .await
+        .expect("a type");
+    let contact = s.contact("one@pets.io").await;
+    s.contact("taken@pets.io").await;
+    let stamped = |id: &str, ids, at, email: &str| {
+        event_with(
+            &ty,
+            id,
+            ids,
+            at,
+            json!({"petName": "Rex", "ownerEmail": email}),
+        )
+    };
+    s.store_one(stamped("s1", by_id(contact), 10, "two@pets.io"))
+        .await;
+    assert_eq!(s.by_email("two@pets.io").await, Some(contact));
+    assert_eq!(s.by_email("one@pets.io").await, None);
+    let writes = s
+        .store(vec![stamped("s2", by_id(contact), 20, "Taken@pets.io")])
+        .await;
+    assert_eq!(writes, [EventWrite::EmailTaken("Taken@pets.io".into())]);
+    assert_eq!(s.by_email("two@pets.io").await, Some(contact));
+    // A contact the event creates by one email, stamped with another.
+    let e = s
+        .store_one(stamped("s3", by_email("three@pets.io"), 30, "four@pets.io"))
+        .await;
+    let made = e.object_id.expect("a record");
+    assert_eq!(s.by_email("four@pets.io").await, Some(made));
+    assert_eq!(s.by_email("three@pets.io").await, None);
+    assert_eq!(s.property(made, "firstname").await.as_deref(), Some("Rex"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
