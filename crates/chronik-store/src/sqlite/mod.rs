@@ -14,7 +14,9 @@
 //!   thread** into the indexed completions' file (`completions.sqlite3`).
 //! - `schema.rs`: the migrations, run at open; `sql.rs`: helpers the SQL files share.
 //! - The SQL of each API family is in its own file (`tenancy.rs`, `crm.rs`, `app_objects.rs`,
-//!   `custom_events.rs`), as in `postgres/`; `store.rs` has the rest of [`Store`](crate::Store).
+//!   `custom_events.rs`, `timeline.rs` with `timeline_events.rs` for its writes), as in
+//!   `postgres/`; `records.rs` finds the records events name; `store.rs` has the rest of
+//!   [`Store`](crate::Store).
 //!
 //! This file holds [`SqliteStore`] and starts its threads.
 

@@ -1,5 +1,5 @@
 //! [`Store`] for [`SqliteStore`]: what is not one API family's (the families' traits are in
-//! `tenancy.rs`, `crm.rs`, `app_objects.rs` and `custom_events.rs`).
+//! `tenancy.rs`, `crm.rs`, `app_objects.rs`, `custom_events.rs` and `timeline.rs`).
 
 use super::{completion_log, SqliteStore};
 use crate::{Store, StoreError};
