@@ -129,24 +129,23 @@ pub(super) fn contact_by_email(
     if let Some(id) = existing {
         return Ok((id, false));
     }
-    Ok((
-        create_contact(conn, account, email, BTreeMap::new(), now)?,
-        true,
-    ))
+    let id = next_id(conn, "object")?;
+    create_contact(conn, account, id, email, BTreeMap::new(), now)?;
+    Ok((id, true))
 }
 
-/// Creates a contact with `email` (which no live contact has: the caller made sure) and these
-/// other stored-form values; its id.
+/// Creates contact `id` (a fresh id of the `object` sequence) with `email` (which no live
+/// contact has: the caller made sure) and these other stored-form values.
 pub(super) fn create_contact(
     conn: &Connection,
     account: AccountId,
+    id: i64,
     email: &Email,
     mut properties: BTreeMap<String, String>,
     now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     // The contact's email claim, as create_objects would make it for `0-1`.
     let claim = UniqueValue::new("email", email.as_str());
-    let id = next_id(conn, "object")?;
     properties.insert("email".to_owned(), email.as_str().to_owned());
     let properties = serde_json::to_string(&properties).map_err(StoreError::internal)?;
     conn.prepare_cached(
@@ -163,7 +162,7 @@ pub(super) fn create_contact(
     .map_err(db)?
     .execute(params![account.0, claim.property, claim.value, id])
     .map_err(db)?;
-    Ok(id)
+    Ok(())
 }
 
 /// Links visitor token `utk` to contact `contact`; a utk linked to another contact moves.

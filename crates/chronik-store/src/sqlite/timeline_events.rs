@@ -3,10 +3,11 @@
 //!
 //! Per call: every distinct type is checked first (a type changed since the events were
 //! checked refuses the whole call; a deleted one refuses its events). Per event, in order,
-//! every refusal is decided before anything of it is written: a repeated id, a stamped CRM
-//! property the object type lacks, a record that does not exist, an email another contact has.
-//! Then the record is found or created (`association::resolve`'s outcome), the event stored,
-//! and its stamps applied: each replaces the record's stamp row only when the event is newer
+//! every refusal is decided before anything of it is written: a stamped CRM property the
+//! object type lacks, a record that does not exist, an email another contact has, and a
+//! repeated id (by the insert itself, `ON CONFLICT DO NOTHING`, which comes first among the
+//! writes). Then the record is created if need be (`association::resolve`'s outcome), and the
+//! event's stamps applied: each replaces the record's stamp row only when the event is newer
 //! by `(occurred_at, seq)`, in the upsert itself, and only then sets the CRM property, through
 //! `crm::update_one` as CRM updates do (history, last-modified). An event waiting for its
 //! utk stamps nothing: it has no record yet, and linking the utk later does not replay it.
@@ -115,16 +116,65 @@ enum Target {
 /// ones callers may write and the account's live custom ones.
 type Stampable = Arc<HashMap<String, PropertyDefinition>>;
 
+/// An `id_sequences` counter read once per call and written back once: the single writer
+/// runs the job alone, so no other write takes ids in between.
+struct Sequence {
+    name: &'static str,
+    /// The value read and the last one taken, once read.
+    read: Option<(i64, i64)>,
+}
+
+impl Sequence {
+    fn new(name: &'static str) -> Self {
+        Sequence { name, read: None }
+    }
+
+    /// The id [`Self::take`] would give.
+    fn peek(&mut self, conn: &Connection) -> Result<i64, StoreError> {
+        let (_, last) = match self.read {
+            Some(read) => read,
+            None => {
+                let value: i64 = conn
+                    .prepare_cached("SELECT last_value FROM id_sequences WHERE name = ?1")
+                    .map_err(db)?
+                    .query_row([self.name], |r| r.get(0))
+                    .map_err(db)?;
+                *self.read.insert((value, value))
+            }
+        };
+        Ok(last + 1)
+    }
+
+    /// Takes the next id.
+    fn take(&mut self, conn: &Connection) -> Result<i64, StoreError> {
+        let id = self.peek(conn)?;
+        if let Some((_, last)) = &mut self.read {
+            *last = id;
+        }
+        Ok(id)
+    }
+
+    /// Writes the last id taken back.
+    fn finish(&self, conn: &Connection) -> Result<(), StoreError> {
+        if let Some((_, last)) = self.read.filter(|(value, last)| value != last) {
+            conn.prepare_cached("UPDATE id_sequences SET last_value = ?2 WHERE name = ?1")
+                .map_err(db)?
+                .execute(params![self.name, last])
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
 struct EventWriter<'c> {
     conn: &'c Connection,
     account: AccountId,
     now: DateTime<Utc>,
     lookup: RecordLookup<'c>,
-    /// The last `seq` handed out.
-    seq: i64,
-    first_seq: i64,
-    /// `(type, id)` of the events stored by this call.
-    stored: HashSet<(i64, String)>,
+    /// Events' `seq`.
+    seq: Sequence,
+    /// The ids of the contacts events create.
+    objects: Sequence,
     stampable: HashMap<ObjectTypeId, Stampable>,
 }
 
@@ -134,34 +184,20 @@ impl<'c> EventWriter<'c> {
         account: AccountId,
         now: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
-        // The single writer runs this job alone: the sequence is read once and written back
-        // once, in the same transaction.
-        let seq: i64 = conn
-            .prepare_cached("SELECT last_value FROM id_sequences WHERE name = ?1")
-            .map_err(db)?
-            .query_row([SEQ], |r| r.get(0))
-            .map_err(db)?;
         Ok(EventWriter {
             conn,
             account,
             now,
             lookup: RecordLookup::new(conn, account)?,
-            seq,
-            first_seq: seq,
-            stored: HashSet::new(),
+            seq: Sequence::new(SEQ),
+            objects: Sequence::new("object"),
             stampable: HashMap::new(),
         })
     }
 
     fn finish(self) -> Result<(), StoreError> {
-        if self.seq != self.first_seq {
-            self.conn
-                .prepare_cached("UPDATE id_sequences SET last_value = ?2 WHERE name = ?1")
-                .map_err(db)?
-                .execute(params![SEQ, self.seq])
-                .map_err(db)?;
-        }
-        Ok(())
+        self.seq.finish(self.conn)?;
+        self.objects.finish(self.conn)
     }
 
     fn store(&mut self, new: NewTimelineEvent) -> Result<EventWrite, StoreError> {
@@ -171,10 +207,6 @@ impl<'c> EventWriter<'c> {
             event,
             ..
         } = new;
-        let key = (type_id.0, event.id);
-        if self.stored.contains(&key) || self.exists(type_id, &key.1)? {
-            return Ok(EventWrite::DuplicateId);
-        }
         let mut stamps = Vec::with_capacity(event.stamps.len());
         if !event.stamps.is_empty() {
             let stampable = self.stampable(object_type_id)?;
@@ -237,49 +269,33 @@ impl<'c> EventWriter<'c> {
                 }
             }
         }
-        // A contact this event creates is created with its stamped values (it has no stamps
-        // yet, so each one wins), unless one is unique: that takes the update path's claims.
-        let mut created_stamped = false;
-        let (object_id, waiting_utk) = match target {
-            Target::Existing(id) => (Some(id), None),
-            Target::Create(email) => {
-                created_stamped = stamps.iter().all(|(_, def)| !def.has_unique_value);
-                let mut values = BTreeMap::new();
-                if created_stamped {
-                    for (stamp, def) in &stamps {
-                        if let Some(v) = stored_value(def, &stamp.value) {
-                            // The first stamp of a property wins, as in the stamps table.
-                            values.entry(stamp.property.clone()).or_insert(v);
-                        }
-                    }
-                }
-                let id = create_contact(self.conn, self.account, &email, values, self.now)?;
-                (Some(id), None)
-            }
-            Target::Waiting(utk) => (None, Some(utk)),
+        let (object_id, waiting_utk) = match &target {
+            Target::Existing(id) => (Some(*id), None),
+            Target::Create(_) => (Some(self.objects.peek(self.conn)?), None),
+            Target::Waiting(utk) => (None, Some(utk.as_str())),
         };
-        if let (Some(contact), Some(utk)) = (object_id, &link) {
-            link_utk(self.conn, self.account, utk, contact, self.now)?;
-        }
-        self.seq += 1;
+        // The insert decides a repeated id (stored before, or earlier in this call), before
+        // anything else of the event is written.
         let cursor = TimelineCursor {
             occurred_at_ms: ms(event.occurred_at),
-            seq: self.seq,
+            seq: self.seq.peek(self.conn)?,
         };
         let body = serde_json::to_string(&event.body).map_err(StoreError::internal)?;
-        self.conn
+        let inserted = self
+            .conn
             .prepare_cached(
                 "INSERT INTO timeline_events
                      (seq, account_id, event_type_id, event_id, object_type_id, object_id, utk,
                       occurred_at, body, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (account_id, event_type_id, event_id) DO NOTHING",
             )
             .map_err(db)?
             .execute(params![
                 cursor.seq,
                 self.account.0,
                 type_id.0,
-                key.1,
+                event.id,
                 object_type_id.to_string(),
                 object_id,
                 waiting_utk,
@@ -288,6 +304,30 @@ impl<'c> EventWriter<'c> {
                 ms(self.now),
             ])
             .map_err(db)?;
+        if inserted == 0 {
+            return Ok(EventWrite::DuplicateId);
+        }
+        self.seq.take(self.conn)?;
+        // A contact this event creates is created with its stamped values (it has no stamps
+        // yet, so each one wins), unless one is unique: that takes the update path's claims.
+        let mut created_stamped = false;
+        if let Target::Create(email) = &target {
+            let id = self.objects.take(self.conn)?;
+            created_stamped = stamps.iter().all(|(_, def)| !def.has_unique_value);
+            let mut values = BTreeMap::new();
+            if created_stamped {
+                for (stamp, def) in &stamps {
+                    if let Some(v) = stored_value(def, &stamp.value) {
+                        // The first stamp of a property wins, as in the stamps table.
+                        values.entry(stamp.property.clone()).or_insert(v);
+                    }
+                }
+            }
+            create_contact(self.conn, self.account, id, email, values, self.now)?;
+        }
+        if let (Some(contact), Some(utk)) = (object_id, &link) {
+            link_utk(self.conn, self.account, utk, contact, self.now)?;
+        }
         if let Some(id) = object_id {
             let mut update = ObjectUpdate {
                 id: ObjectId(id),
@@ -300,7 +340,8 @@ impl<'c> EventWriter<'c> {
                 set_value(&mut update, "email", email.as_str().to_owned(), true);
             }
             for (stamp, def) in stamps {
-                let replaced = self.stamp(object_type_id, id, type_id, &key.1, cursor, &stamp)?;
+                let replaced =
+                    self.stamp(object_type_id, id, type_id, &event.id, cursor, &stamp)?;
                 if !replaced || created_stamped {
                     continue;
                 }
@@ -323,31 +364,15 @@ impl<'c> EventWriter<'c> {
                     .map_err(|e| StoreError::internal(format!("stamping the record: {e}")))?;
             }
         }
-        self.stored.insert((type_id.0, key.1.clone()));
         Ok(EventWrite::Stored(Box::new(StoredTimelineEvent {
             type_id,
-            id: key.1,
+            id: event.id,
             object_type_id,
             object_id: object_id.map(ObjectId),
             cursor,
             body: event.body,
             created_at: from_ms(ms(self.now)),
         })))
-    }
-
-    /// Whether the account has an event `id` of `type_id` stored before this call.
-    fn exists(&self, type_id: EventTypeId, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM timeline_events
-                 WHERE account_id = ?1 AND event_type_id = ?2 AND event_id = ?3",
-            )
-            .map_err(db)?
-            .query_row(params![self.account.0, type_id.0, id], |_| Ok(()))
-            .optional()
-            .map_err(db)?
-            .is_some())
     }
 
     /// The live record holding unique `value` (folded) of `property`, if any.
