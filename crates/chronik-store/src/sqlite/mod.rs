@@ -38,6 +38,8 @@ mod timeline;
 mod timeline_event_tests;
 mod timeline_events;
 #[cfg(test)]
+mod timeline_query_tests;
+#[cfg(test)]
 mod timeline_tests;
 mod writer;
 

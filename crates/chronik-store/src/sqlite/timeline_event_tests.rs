@@ -1,6 +1,6 @@
-//! Tests of storing and reading timeline events on SQLite: every [`EventWrite`], association
-//! by objectId, utk and email, stamping newest-wins, waiting for a utk, the timeline query and
-//! its plan, reset. Events are checked from realistic inputs with `check_event`.
+//! Tests of storing timeline events on SQLite: every [`EventWrite`], association by objectId,
+//! utk and email, stamping newest-wins, waiting for a utk. Events are checked from realistic
+//! inputs with `check_event`; the helpers here serve `timeline_query_tests.rs` too.
 
 use std::borrow::Cow;
 
@@ -13,40 +13,39 @@ use chronik_domain::timeline::event_type::{EventTypeDefinition, PropertyType};
 use chronik_domain::{AccountId, ObjectId};
 use serde_json::json;
 
-use super::timeline::{events_sql, Half};
 use super::timeline_tests::{app, open, pet_template, t, token};
-use super::{SqliteStore, DATABASE_FILE};
+use super::SqliteStore;
 use crate::{
     CrmStore, EventWrite, NewObject, NewTimelineEvent, StoreError, StoredEventType,
     StoredTimelineEvent, TenancyStore, TimelineCursor, TimelineQuery, TimelineRefusal,
     TimelineStore,
 };
 
-const CONTACTS: ObjectTypeId = ObjectTypeId::Standard(StandardType::Contacts);
+pub(super) const CONTACTS: ObjectTypeId = ObjectTypeId::Standard(StandardType::Contacts);
 
 /// How an event names its record, as sent.
 #[derive(Default, Clone, Copy)]
-struct Ids<'a> {
-    object_id: Option<i64>,
-    email: Option<&'a str>,
-    utk: Option<&'a str>,
+pub(super) struct Ids<'a> {
+    pub(super) object_id: Option<i64>,
+    pub(super) email: Option<&'a str>,
+    pub(super) utk: Option<&'a str>,
 }
 
-fn by_email(email: &str) -> Ids<'_> {
+pub(super) fn by_email(email: &str) -> Ids<'_> {
     Ids {
         email: Some(email),
         ..Ids::default()
     }
 }
 
-fn by_id(id: ObjectId) -> Ids<'static> {
+pub(super) fn by_id(id: ObjectId) -> Ids<'static> {
     Ids {
         object_id: Some(id.0),
         ..Ids::default()
     }
 }
 
-fn by_utk(utk: &str) -> Ids<'_> {
+pub(super) fn by_utk(utk: &str) -> Ids<'_> {
     Ids {
         utk: Some(utk),
         ..Ids::default()
@@ -55,7 +54,13 @@ fn by_utk(utk: &str) -> Ids<'_> {
 
 /// An event of `ty` with id `id`, at `t(at)`, with a pet's name and age, as the v3 endpoint
 /// would check it.
-fn event(ty: &StoredEventType, id: &str, ids: Ids<'_>, at: i64, pet: &str) -> NewTimelineEvent {
+pub(super) fn event(
+    ty: &StoredEventType,
+    id: &str,
+    ids: Ids<'_>,
+    at: i64,
+    pet: &str,
+) -> NewTimelineEvent {
     event_with(
         ty,
         id,
@@ -66,7 +71,7 @@ fn event(ty: &StoredEventType, id: &str, ids: Ids<'_>, at: i64, pet: &str) -> Ne
 }
 
 /// An event of `ty` with these tokens.
-fn event_with(
+pub(super) fn event_with(
     ty: &StoredEventType,
     id: &str,
     ids: Ids<'_>,
@@ -97,14 +102,14 @@ fn event_with(
     }
 }
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    store: SqliteStore,
-    account: AccountId,
-    pets: StoredEventType,
+pub(super) struct Setup {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) store: SqliteStore,
+    pub(super) account: AccountId,
+    pub(super) pets: StoredEventType,
 }
 
-async fn setup() -> Setup {
+pub(super) async fn setup() -> Setup {
     let (dir, store) = open().await;
     let app = app(&store, "petspot").await;
     let account = store
@@ -125,7 +130,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn store(&self, events: Vec<NewTimelineEvent>) -> Vec<EventWrite> {
+    pub(super) async fn store(&self, events: Vec<NewTimelineEvent>) -> Vec<EventWrite> {
         self.store
             .store_timeline_events(self.account, events, t(0))
             .await
@@ -133,14 +138,14 @@ impl Setup {
             .expect("not refused")
     }
 
-    async fn store_one(&self, event: NewTimelineEvent) -> StoredTimelineEvent {
+    pub(super) async fn store_one(&self, event: NewTimelineEvent) -> StoredTimelineEvent {
         match self.store(vec![event]).await.remove(0) {
             EventWrite::Stored(e) => *e,
             other => panic!("expected Stored, got {other:?}"),
         }
     }
 
-    async fn contact(&self, email: &str) -> ObjectId {
+    pub(super) async fn contact(&self, email: &str) -> ObjectId {
         self.store
             .create_objects(
                 self.account,
@@ -158,7 +163,7 @@ impl Setup {
             .id
     }
 
-    async fn property(&self, id: ObjectId, name: &str) -> Option<String> {
+    pub(super) async fn property(&self, id: ObjectId, name: &str) -> Option<String> {
         let mut got = self
             .store
             .get_objects(self.account, CONTACTS, &[id], false)
@@ -167,7 +172,7 @@ impl Setup {
         got.pop().and_then(|o| o.properties.get(name).cloned())
     }
 
-    async fn by_email(&self, email: &str) -> Option<ObjectId> {
+    pub(super) async fn by_email(&self, email: &str) -> Option<ObjectId> {
         self.store
             .find_by_unique(self.account, CONTACTS, &[UniqueValue::new("email", email)])
             .await
@@ -176,7 +181,7 @@ impl Setup {
             .map(|o| o.id)
     }
 
-    async fn timeline(&self, id: ObjectId) -> Vec<String> {
+    pub(super) async fn timeline(&self, id: ObjectId) -> Vec<String> {
         self.page(TimelineQuery {
             record: (CONTACTS, id),
             type_ids: Vec::new(),
@@ -189,7 +194,10 @@ impl Setup {
         .0
     }
 
-    async fn page(&self, query: TimelineQuery) -> (Vec<String>, bool, Vec<TimelineCursor>) {
+    pub(super) async fn page(
+        &self,
+        query: TimelineQuery,
+    ) -> (Vec<String>, bool, Vec<TimelineCursor>) {
         let page = self
             .store
             .query_timeline_events(self.account, &query)
@@ -618,191 +626,4 @@ async fn a_stamp_of_the_email_property_claims_it_like_a_crm_write() {
     assert_eq!(s.by_email("four@pets.io").await, Some(made));
     assert_eq!(s.by_email("three@pets.io").await, None);
     assert_eq!(s.property(made, "firstname").await.as_deref(), Some("Rex"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeline_pages_newest_first_with_type_and_time_filters() {
-    let s = setup().await;
-    let other = s
-        .store
-        .create_event_type(s.pets.app, &pet_template("contacts"), 10, t(0))
-        .await
-        .expect("a type");
-    let contact = s.contact("p@pets.io").await;
-    let elsewhere = s.contact("q@pets.io").await;
-    let mut batch = Vec::new();
-    for i in 0..10 {
-        let ty = if i % 2 == 0 { &s.pets } else { &other };
-        // Two events share each time: seq breaks the tie.
-        batch.push(event(
-            ty,
-            &format!("e{i}"),
-            by_id(contact),
-            (i / 2) * 10,
-            "Rex",
-        ));
-    }
-    batch.push(event(&s.pets, "x", by_id(elsewhere), 5, "Rex"));
-    s.store(batch).await;
-    let q = |limit, before| TimelineQuery {
-        record: (CONTACTS, contact),
-        type_ids: Vec::new(),
-        occurred_after: None,
-        occurred_before: None,
-        limit,
-        before,
-    };
-    let (first, more, cursors) = s.page(q(4, None)).await;
-    assert_eq!(first, ["e9", "e8", "e7", "e6"]);
-    assert!(more);
-    let (second, more, _) = s.page(q(4, cursors.last().copied())).await;
-    assert_eq!(second, ["e5", "e4", "e3", "e2"]);
-    assert!(more);
-    let (all, more, _) = s.page(q(10, None)).await;
-    assert_eq!((all.len(), more), (10, false));
-    let (typed, _, _) = s
-        .page(TimelineQuery {
-            type_ids: vec![other.id],
-            ..q(10, None)
-        })
-        .await;
-    assert_eq!(typed, ["e9", "e7", "e5", "e3", "e1"]);
-    let (ranged, _, _) = s
-        .page(TimelineQuery {
-            occurred_after: Some(t(10)),
-            occurred_before: Some(t(20)),
-            ..q(10, None)
-        })
-        .await;
-    assert_eq!(ranged, ["e5", "e4", "e3", "e2"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeline_page_walks_the_records_index_without_sorting() {
-    let s = setup().await;
-    let conn = rusqlite::Connection::open(s._dir.path().join(DATABASE_FILE)).expect("opens");
-    for (half, index) in [
-        (Half::Record, "timeline_events_by_record"),
-        (Half::Waiting, "timeline_events_waiting"),
-    ] {
-        let query = TimelineQuery {
-            record: (CONTACTS, ObjectId(1)),
-            type_ids: vec![s.pets.id],
-            occurred_after: Some(t(0)),
-            occurred_before: Some(t(100)),
-            limit: 50,
-            before: Some(TimelineCursor {
-                occurred_at_ms: 1_700_000_000_050,
-                seq: 7,
-            }),
-        };
-        let (sql, args) = events_sql(s.account, &query, half);
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("prepares");
-        let plan: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
-            .expect("runs")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let plan = plan.join("\n");
-        assert!(plan.contains(index), "{half:?}: {plan}");
-        assert!(!plan.contains("SCAN"), "{half:?} scans: {plan}");
-        if let Half::Record = half {
-            // Waiting events of several utks are merged by a sort: they are few.
-            assert!(!plan.contains("TEMP B-TREE"), "{half:?} sorts: {plan}");
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_deletes_the_accounts_events_and_stamps_and_keeps_the_types() {
-    let s = setup().await;
-    let e = s
-        .store_one(event(&s.pets, "r1", by_email("r@pets.io"), 100, "Rex"))
-        .await;
-    let waiting = s
-        .store_one(event(&s.pets, "r2", by_utk("utk-r"), 10, "Rex"))
-        .await;
-    assert_eq!(waiting.object_id, None);
-    s.store.reset_account(s.account).await.expect("reset");
-    for id in ["r1", "r2"] {
-        assert!(matches!(
-            s.store.get_timeline_event(s.account, s.pets.id, id).await,
-            Err(StoreError::NotFound)
-        ));
-    }
-    assert_eq!(
-        s.store.get_event_type(s.pets.id).await.expect("kept"),
-        s.pets
-    );
-    // The stamp went too: an older event than the one before the reset stamps again.
-    let again = s
-        .store_one(event(&s.pets, "r1", by_email("r@pets.io"), 50, "Max"))
-        .await;
-    assert!(again.cursor.seq > e.cursor.seq, "seq is never reused");
-    let contact = again.object_id.expect("a record");
-    assert_eq!(
-        s.property(contact, "firstname").await.as_deref(),
-        Some("Max")
-    );
-}
-
-/// The first page of a contact with 10,000 events in a store of 1,000,000 (rows inserted
-/// directly): a few milliseconds even in a debug build. `cargo test -p chronik-store --lib
-/// first_page_of_a_large -- --ignored --nocapture` prints the figures.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "builds a million rows; run by hand"]
-async fn first_page_of_a_large_store_is_fast() {
-    let s = setup().await;
-    let contact = s.contact("big@pets.io").await;
-    let body = serde_json::to_string(&event(&s.pets, "x", by_id(contact), 0, "Rex").event.body)
-        .expect("json");
-    let conn = rusqlite::Connection::open(s._dir.path().join(DATABASE_FILE)).expect("opens");
-    conn.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
-         INSERT INTO timeline_events
-             (seq, account_id, event_type_id, event_id, object_type_id, object_id, utk,
-              occurred_at, body, created_at)
-         SELECT i, ?1, ?2, 'e' || i, '0-1', CASE WHEN i % 100 = 0 THEN ?3 ELSE 1000000 + i % 99991 END,
-                NULL, 1700000000000 + (i * 7919) % 100000000, ?4, 0
-         FROM n",
-        rusqlite::params![s.account.0, s.pets.id.0, contact.0, body],
-    )
-    .expect("inserted");
-    conn.execute(
-        "UPDATE id_sequences SET last_value = 1000000 WHERE name = 'timeline_seq'",
-        [],
-    )
-    .expect("updated");
-    drop(conn);
-    let query = TimelineQuery {
-        record: (CONTACTS, contact),
-        type_ids: Vec::new(),
-        occurred_after: None,
-        occurred_before: None,
-        limit: 50,
-        before: None,
-    };
-    let mut took = Vec::new();
-    for _ in 0..200 {
-        let started = std::time::Instant::now();
-        let page = s
-            .store
-            .query_timeline_events(s.account, &query)
-            .await
-            .expect("read");
-        took.push(started.elapsed());
-        assert_eq!((page.items.len(), page.more), (50, true));
-    }
-    took.sort();
-    eprintln!(
-        "first page of 50 of 10,000 in 1,000,000: p50 {:?}, p99 {:?}",
-        took[100], took[198]
-    );
-    assert!(
-        took[100] < std::time::Duration::from_millis(20),
-        "{:?}",
-        took[100]
-    );
 }
