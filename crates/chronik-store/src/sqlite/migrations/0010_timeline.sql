@@ -24,8 +24,7 @@ CREATE TABLE timeline_event_types (
 CREATE INDEX timeline_event_types_live_by_app
     ON timeline_event_types (app_id, event_type_id) WHERE deleted_at IS NULL;
 
--- One row per event. `seq` is the rowid, so inserts append to the table and every index
--- entry ends with it (the timeline index orders by occurred_at, then seq). `object_id` is
+-- One row per event. `seq` is the rowid, so inserts append to the table. `object_id` is
 -- NULL while the event waits for a contact to get its utk; `utk` is set only then.
 CREATE TABLE timeline_events (
     seq            INTEGER PRIMARY KEY,
@@ -40,12 +39,13 @@ CREATE TABLE timeline_events (
     created_at     INTEGER NOT NULL,
     CONSTRAINT timeline_events_id_unique UNIQUE (account_id, event_type_id, event_id)
 );
--- A record's timeline, newest first: (occurred_at, seq) descending from the cursor.
+-- A record's timeline, newest first: (occurred_at, seq) descending from the cursor. The type
+-- is in the index so that a type filter and the deleted types are judged before a row is read.
 CREATE INDEX timeline_events_by_record
-    ON timeline_events (account_id, object_type_id, object_id, occurred_at);
+    ON timeline_events (account_id, object_type_id, object_id, occurred_at, seq, event_type_id);
 -- The waiting events of a utk (a contact's timeline shows those of its linked utks).
 CREATE INDEX timeline_events_waiting
-    ON timeline_events (account_id, utk, occurred_at)
+    ON timeline_events (account_id, utk, occurred_at, seq, event_type_id)
     WHERE object_id IS NULL;
 
 -- A contact's linked utks, for its timeline's waiting events (visitor_tokens is keyed by utk).
