@@ -1,5 +1,6 @@
 //! [`TenancyStore`]: accounts, apps, installs, OAuth codes and tokens, private apps, visitor
-//! tokens, and the operator's reset. Credentials are stored only as [`TokenHash`]es.
+//! tokens, the operator's reset, an account's time zone and an app's icon. Credentials are
+//! stored only as [`TokenHash`]es.
 
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
 use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
@@ -14,8 +15,50 @@ pub struct Account {
     pub id: AccountId,
     /// The operator's name for it.
     pub name: String,
+    /// The IANA name of the time zone its dates render in (SPEC.md: default `UTC`). The store
+    /// keeps what the server checked; it does not parse it.
+    pub time_zone: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+}
+
+/// The time zone of a new account and of accounts that never set one (SPEC.md).
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+/// An app's icon to store: the upload as sent and the rendition cards show.
+#[derive(Debug, Clone)]
+pub struct NewAppIcon {
+    /// The upload's media type (`image/png` or `image/svg+xml`).
+    pub content_type: String,
+    /// The upload's bytes.
+    pub original: Vec<u8>,
+    /// The PNG cards show (30×30), made from the upload.
+    pub rendition_png: Vec<u8>,
+}
+
+/// An app's icon as stored, without the upload's bytes (read with
+/// [`TenancyStore::app_icon_original`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppIcon {
+    /// The app it belongs to.
+    pub app: AppId,
+    /// The upload's media type.
+    pub content_type: String,
+    /// The upload's size in bytes.
+    pub original_bytes: u64,
+    /// The PNG cards show.
+    pub rendition_png: Vec<u8>,
+    /// When it was uploaded.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The upload an app's icon was made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppIconOriginal {
+    /// Its media type.
+    pub content_type: String,
+    /// Its bytes, as sent.
+    pub bytes: Vec<u8>,
 }
 
 /// A new app's credentials, already hashed except the client id (which is public).
@@ -176,6 +219,14 @@ pub trait TenancyStore: Send + Sync {
     /// Every account, oldest first (operator only).
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
 
+    /// Sets the account's time zone to the IANA name `time_zone` (which the caller has
+    /// checked) and returns the account; `NotFound` when it does not exist.
+    async fn set_account_time_zone(
+        &self,
+        account: AccountId,
+        time_zone: &str,
+    ) -> Result<Account, StoreError>;
+
     /// Creates a private app in `account`; `NotFound` when the account does not exist.
     async fn create_private_app(
         &self,
@@ -195,6 +246,23 @@ pub trait TenancyStore: Send + Sync {
 
     /// The app whose developer API key hashes to `key`; `NotFound` when none.
     async fn app_by_developer_key(&self, key: &TokenHash) -> Result<App, StoreError>;
+
+    /// Sets (or replaces) the app's icon; `NotFound` when the app does not exist.
+    async fn set_app_icon(
+        &self,
+        app: AppId,
+        icon: NewAppIcon,
+        now: DateTime<Utc>,
+    ) -> Result<AppIcon, StoreError>;
+
+    /// The app's icon with its rendition; `NotFound` when the app has none.
+    async fn app_icon(&self, app: AppId) -> Result<AppIcon, StoreError>;
+
+    /// The upload the app's icon was made from; `NotFound` when the app has none.
+    async fn app_icon_original(&self, app: AppId) -> Result<AppIconOriginal, StoreError>;
+
+    /// Removes the app's icon; `NotFound` when the app has none.
+    async fn delete_app_icon(&self, app: AppId) -> Result<(), StoreError>;
 
     /// Installs `grant.app` into `grant.account` (or re-installs it with the new scopes) and
     /// issues `tokens`. `NotFound` when the account or app does not exist.

@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "app_objects",
         sql: include_str!("migrations/0006_app_objects.sql"),
     },
+    Migration {
+        version: 7,
+        name: "app_icons_time_zone",
+        sql: include_str!("migrations/0007_app_icons_time_zone.sql"),
+    },
 ];
 
 /// Any constant works; it only has to be the same on every node.

@@ -25,6 +25,18 @@ fn account_row(r: &PgRow) -> Result<Account, StoreError> {
         id: AccountId(r.try_get(0).map_err(db)?),
         name: r.try_get(1).map_err(db)?,
         created_at: from_ms(r.try_get(2).map_err(db)?),
+        time_zone: r.try_get(3).map_err(db)?,
+    })
+}
+
+fn icon_row(r: &PgRow) -> Result<AppIcon, StoreError> {
+    let original_bytes: i32 = r.try_get(2).map_err(db)?;
+    Ok(AppIcon {
+        app: AppId(r.try_get(0).map_err(db)?),
+        content_type: r.try_get(1).map_err(db)?,
+        original_bytes: u64::try_from(original_bytes).map_err(StoreError::internal)?,
+        rendition_png: r.try_get(3).map_err(db)?,
+        updated_at: from_ms(r.try_get(4).map_err(db)?),
     })
 }
 
@@ -169,7 +181,7 @@ impl TenancyStore for PostgresStore {
     async fn create_account(&self, name: &str, now: DateTime<Utc>) -> Result<Account, StoreError> {
         let row = sqlx::query(
             "INSERT INTO accounts (name, created_at) VALUES ($1, $2)
-             RETURNING account_id, name, created_at",
+             RETURNING account_id, name, created_at, time_zone",
         )
         .bind(name)
         .bind(ms(now))
@@ -182,23 +194,41 @@ impl TenancyStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(account = %account))]
     async fn get_account(&self, account: AccountId) -> Result<Account, StoreError> {
-        let row =
-            sqlx::query("SELECT account_id, name, created_at FROM accounts WHERE account_id = $1")
-                .bind(account.0)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
+        let row = sqlx::query(
+            "SELECT account_id, name, created_at, time_zone FROM accounts WHERE account_id = $1",
+        )
+        .bind(account.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
         account_row(&row)
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let rows =
-            sqlx::query("SELECT account_id, name, created_at FROM accounts ORDER BY account_id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query(
+            "SELECT account_id, name, created_at, time_zone FROM accounts ORDER BY account_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         rows.iter().map(account_row).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn set_account_time_zone(
+        &self,
+        account: AccountId,
+        time_zone: &str,
+    ) -> Result<Account, StoreError> {
+        let row = sqlx::query("UPDATE accounts SET time_zone = $1 WHERE account_id = $2 RETURNING account_id, name, created_at, time_zone")
+        .bind(time_zone)
+        .bind(account.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Self::committed(1);
+        account_row(&row)
     }
 
     #[tracing::instrument(skip_all, fields(account = %account))]
@@ -285,6 +315,72 @@ impl TenancyStore for PostgresStore {
         .await
         .map_err(db)?;
         app_row(&row)
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn set_app_icon(
+        &self,
+        app: AppId,
+        icon: NewAppIcon,
+        now: DateTime<Utc>,
+    ) -> Result<AppIcon, StoreError> {
+        // The foreign key refuses an unknown app (mapped to NotFound).
+        let row = sqlx::query(
+            "INSERT INTO app_icons (app_id, content_type, original, rendition, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (app_id) DO UPDATE SET
+                 content_type = excluded.content_type, original = excluded.original,
+                 rendition = excluded.rendition, updated_at = excluded.updated_at
+             RETURNING app_id, content_type, octet_length(original), rendition, updated_at",
+        )
+        .bind(app.0)
+        .bind(&icon.content_type)
+        .bind(&icon.original)
+        .bind(&icon.rendition_png)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Self::committed(1);
+        icon_row(&row)
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn app_icon(&self, app: AppId) -> Result<AppIcon, StoreError> {
+        let row = sqlx::query("SELECT app_id, content_type, octet_length(original), rendition, updated_at FROM app_icons WHERE app_id = $1")
+        .bind(app.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        icon_row(&row)
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn app_icon_original(&self, app: AppId) -> Result<AppIconOriginal, StoreError> {
+        let row = sqlx::query("SELECT content_type, original FROM app_icons WHERE app_id = $1")
+            .bind(app.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(AppIconOriginal {
+            content_type: row.try_get(0).map_err(db)?,
+            bytes: row.try_get(1).map_err(db)?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn delete_app_icon(&self, app: AppId) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM app_icons WHERE app_id = $1")
+            .bind(app.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Self::committed(deleted);
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(account = %grant.account, app = %grant.app))]

@@ -50,6 +50,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0008_app_objects.sql"),
     },
     Migration {
+        version: 9,
+        name: "app_icons_time_zone",
+        sql: include_str!("migrations/0009_app_icons_time_zone.sql"),
+    },
+    Migration {
         version: 10,
         name: "timeline",
         sql: include_str!("migrations/0010_timeline.sql"),

@@ -24,11 +24,26 @@ fn scopes_from_json(raw: &str) -> rusqlite::Result<Scopes> {
     Ok(Scopes::from_stored(list))
 }
 
+const ACCOUNT_COLUMNS: &str = "account_id, name, created_at, time_zone";
+
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         id: AccountId(r.get(0)?),
         name: r.get(1)?,
         created_at: from_ms(r.get(2)?),
+        time_zone: r.get(3)?,
+    })
+}
+
+const ICON_COLUMNS: &str = "app_id, content_type, length(original), rendition, updated_at";
+
+fn icon_row(r: &Row<'_>) -> rusqlite::Result<AppIcon> {
+    Ok(AppIcon {
+        app: AppId(r.get(0)?),
+        content_type: r.get(1)?,
+        original_bytes: r.get(2)?,
+        rendition_png: r.get(3)?,
+        updated_at: from_ms(r.get(4)?),
     })
 }
 
@@ -199,6 +214,7 @@ impl TenancyStore for SqliteStore {
             Ok(Account {
                 id: AccountId(id),
                 name,
+                time_zone: DEFAULT_TIME_ZONE.to_owned(),
                 created_at: from_ms(ms(now)),
             })
         })
@@ -209,7 +225,7 @@ impl TenancyStore for SqliteStore {
     async fn get_account(&self, account: AccountId) -> Result<Account, StoreError> {
         self.read(move |conn| {
             conn.query_row(
-                "SELECT account_id, name, created_at FROM accounts WHERE account_id = ?1",
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?1"),
                 [account.0],
                 account_row,
             )
@@ -222,10 +238,33 @@ impl TenancyStore for SqliteStore {
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
-                .prepare("SELECT account_id, name, created_at FROM accounts ORDER BY account_id")
+                .prepare(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id"
+                ))
                 .map_err(db)?;
             let rows = stmt.query_map([], account_row).map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    async fn set_account_time_zone(
+        &self,
+        account: AccountId,
+        time_zone: &str,
+    ) -> Result<Account, StoreError> {
+        let time_zone = time_zone.to_owned();
+        self.write(move |conn| {
+            conn.query_row(
+                &format!(
+                    "UPDATE accounts SET time_zone = ?1 WHERE account_id = ?2
+                     RETURNING {ACCOUNT_COLUMNS}"
+                ),
+                params![time_zone, account.0],
+                account_row,
+            )
+            .map_err(db)
         })
         .await
     }
@@ -322,6 +361,83 @@ impl TenancyStore for SqliteStore {
                 app_row,
             )
             .map_err(db)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn set_app_icon(
+        &self,
+        app: AppId,
+        icon: NewAppIcon,
+        now: DateTime<Utc>,
+    ) -> Result<AppIcon, StoreError> {
+        self.write(move |conn| {
+            // The foreign key refuses an unknown app (NotFound through `db`).
+            conn.query_row(
+                &format!(
+                    "INSERT INTO app_icons (app_id, content_type, original, rendition, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (app_id) DO UPDATE SET
+                         content_type = excluded.content_type, original = excluded.original,
+                         rendition = excluded.rendition, updated_at = excluded.updated_at
+                     RETURNING {ICON_COLUMNS}"
+                ),
+                params![
+                    app.0,
+                    icon.content_type,
+                    icon.original,
+                    icon.rendition_png,
+                    ms(now)
+                ],
+                icon_row,
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn app_icon(&self, app: AppId) -> Result<AppIcon, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {ICON_COLUMNS} FROM app_icons WHERE app_id = ?1"
+            ))
+            .map_err(db)?
+            .query_row([app.0], icon_row)
+            .map_err(db)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn app_icon_original(&self, app: AppId) -> Result<AppIconOriginal, StoreError> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT content_type, original FROM app_icons WHERE app_id = ?1",
+                [app.0],
+                |r| {
+                    Ok(AppIconOriginal {
+                        content_type: r.get(0)?,
+                        bytes: r.get(1)?,
+                    })
+                },
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    async fn delete_app_icon(&self, app: AppId) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let deleted = conn
+                .execute("DELETE FROM app_icons WHERE app_id = ?1", [app.0])
+                .map_err(db)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
         .await
     }

@@ -1,9 +1,10 @@
 //! Tenancy cases: accounts, apps, installs, codes, tokens, visitors, reset.
 
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
+use chronik_domain::AppId;
 use chronik_domain::{AccountId, Secret, TokenHash};
 use chronik_store::{
-    Grant, NewApp, NewAuthorizationCode, NewPrivateApp, NewTokens, Store, StoreError,
+    Grant, NewApp, NewAppIcon, NewAuthorizationCode, NewPrivateApp, NewTokens, Store, StoreError,
 };
 use chrono::{Duration, Utc};
 
@@ -24,6 +25,10 @@ conformance!(
     concurrent_links_of_one_new_email_create_one_contact,
     reset_removes_records_but_keeps_credentials,
     racing_account_creates_all_commit,
+    time_zone_defaults_to_utc_and_survives_a_reopen,
+    time_zone_of_an_unknown_account_is_not_found,
+    app_icon_is_set_replaced_read_and_deleted,
+    app_icon_of_an_unknown_app_is_not_found,
 );
 
 fn scopes(list: &[&str]) -> Scopes {
@@ -559,4 +564,121 @@ async fn racing_account_creates_all_commit(fx: &Fixture) {
     assert_eq!(ids.len(), 64);
     drop(store);
     assert_eq!(fx.open().await.list_accounts().await.unwrap().len(), 64);
+}
+
+async fn time_zone_defaults_to_utc_and_survives_a_reopen(fx: &Fixture) {
+    let store = fx.open().await;
+    let a = store.create_account("Acme", Utc::now()).await.unwrap();
+    let b = store.create_account("Globex", Utc::now()).await.unwrap();
+    assert_eq!(a.time_zone, "UTC");
+    assert_eq!(store.get_account(a.id).await.unwrap().time_zone, "UTC");
+    let set = store
+        .set_account_time_zone(a.id, "Europe/Berlin")
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.id, set.name.as_str(), set.time_zone.as_str()),
+        (a.id, "Acme", "Europe/Berlin")
+    );
+    drop(store);
+    let reopened = fx.open().await;
+    assert_eq!(
+        reopened.get_account(a.id).await.unwrap().time_zone,
+        "Europe/Berlin"
+    );
+    // Only that account changed.
+    assert_eq!(reopened.get_account(b.id).await.unwrap().time_zone, "UTC");
+    let listed = reopened.list_accounts().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|a| a.time_zone.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Europe/Berlin", "UTC"]
+    );
+}
+
+async fn time_zone_of_an_unknown_account_is_not_found(fx: &Fixture) {
+    let store = fx.open().await;
+    let r = store.set_account_time_zone(AccountId(42), "UTC").await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+}
+
+fn icon(content_type: &str, original: &[u8], rendition: &[u8]) -> NewAppIcon {
+    NewAppIcon {
+        content_type: content_type.into(),
+        original: original.to_vec(),
+        rendition_png: rendition.to_vec(),
+    }
+}
+
+async fn app_icon_is_set_replaced_read_and_deleted(fx: &Fixture) {
+    let store = fx.open().await;
+    let (app, _, _) = new_app(store.as_ref(), "with icon").await;
+    let (other, _, _) = new_app(store.as_ref(), "without").await;
+    assert!(matches!(
+        store.app_icon(app.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let first = store
+        .set_app_icon(
+            app.id,
+            icon("image/svg+xml", b"<svg/>", b"png-1"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.app, first.content_type.as_str(), first.original_bytes),
+        (app.id, "image/svg+xml", 6)
+    );
+    assert_eq!(first.rendition_png, b"png-1");
+    // A second upload replaces the first, whole.
+    let original = vec![7u8; 70_000];
+    store
+        .set_app_icon(app.id, icon("image/png", &original, b"png-2"), Utc::now())
+        .await
+        .unwrap();
+    drop(store);
+    let store = fx.open().await;
+    let read = store.app_icon(app.id).await.unwrap();
+    assert_eq!(
+        (read.content_type.as_str(), read.original_bytes),
+        ("image/png", 70_000)
+    );
+    assert_eq!(read.rendition_png, b"png-2");
+    let kept = store.app_icon_original(app.id).await.unwrap();
+    assert_eq!(kept.content_type, "image/png");
+    assert_eq!(kept.bytes, original);
+    assert!(matches!(
+        store.app_icon(other.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_app_icon(app.id).await.unwrap();
+    assert!(matches!(
+        store.app_icon(app.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.app_icon_original(app.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_app_icon(app.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // The app itself stays.
+    assert_eq!(store.get_app(app.id).await.unwrap().name, "with icon");
+}
+
+async fn app_icon_of_an_unknown_app_is_not_found(fx: &Fixture) {
+    let store = fx.open().await;
+    let r = store
+        .set_app_icon(AppId(42), icon("image/png", b"x", b"y"), Utc::now())
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert!(matches!(
+        store.delete_app_icon(AppId(42)).await,
+        Err(StoreError::NotFound)
+    ));
 }
