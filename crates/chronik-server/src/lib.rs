@@ -23,6 +23,7 @@ pub mod object_types;
 pub mod settings_cache;
 pub mod state;
 pub mod telemetry;
+pub mod time_zones;
 pub mod timestamp;
 
 use std::future::Future;

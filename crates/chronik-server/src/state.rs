@@ -9,6 +9,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::api::custom_events::{EventTypeIds, SendCache};
 use crate::config::{ServerConfig, ADMIN_TOKEN_FILE};
+use crate::time_zones::TimeZones;
 
 /// Shared, cheaply clonable state of a running server.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub event_type_ids: Arc<EventTypeIds>,
     /// Compiled templates of app timeline event types, per type version.
     pub templates: Arc<crate::event_types::CompiledTemplates>,
+    /// Accounts' time zones kept for renders ([`AppState::account_time_zone`]).
+    pub time_zones: Arc<TimeZones>,
 }
 
 /// A started server state, plus the admin token when it was generated just now (the caller
@@ -70,6 +73,7 @@ pub async fn start(config: ServerConfig) -> Result<Started, StartError> {
             send_cache: Arc::new(SendCache::default()),
             event_type_ids: Arc::new(EventTypeIds::default()),
             templates: Arc::default(),
+            time_zones: Arc::new(TimeZones::default()),
             store,
         },
         generated_admin_token,

@@ -82,6 +82,13 @@ enum AccountsCommand {
         /// The account.
         portal_id: i64,
     },
+    /// Set the time zone the account's dates render in (default UTC).
+    TimeZone {
+        /// The account.
+        portal_id: i64,
+        /// An IANA time zone name, such as Europe/Berlin or UTC.
+        zone: String,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -269,7 +276,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Accounts(AccountsCommand::Get { portal_id }) => (
             client.call(Method::GET, &format!("/admin/v1/accounts/{portal_id}"), None).await?,
-            &["portalId", "name", "createdAt"],
+            &["portalId", "name", "timeZone", "createdAt"],
+        ),
+        AdminCommand::Accounts(AccountsCommand::TimeZone { portal_id, zone }) => (
+            client
+                .call(
+                    Method::PATCH,
+                    &format!("/admin/v1/accounts/{portal_id}"),
+                    Some(json!({ "timeZone": zone })),
+                )
+                .await?,
+            &["portalId", "name", "timeZone"],
         ),
         AdminCommand::PrivateApps(PrivateAppsCommand::Create { portal_id, name, scopes }) => (
             client

@@ -14,7 +14,10 @@ async fn account_is_created_then_listed_and_read_back() {
         .create_account(&json!({ "name": "  Acme GmbH  " }))
         .await;
     created.assert_status(201).assert_json_content_type();
-    assert_eq!(keys(&created.body), ["createdAt", "name", "portalId"]);
+    assert_eq!(
+        keys(&created.body),
+        ["createdAt", "name", "portalId", "timeZone"]
+    );
     assert_eq!(created.str("name"), "Acme GmbH", "the name is trimmed");
     let portal_id = created.int("portalId");
     assert!(

@@ -24,3 +24,4 @@ mod multinode;
 mod oauth;
 mod ops;
 mod record_timeline;
+mod time_zones;

@@ -21,6 +21,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/v1/accounts"),
     ("post", "/admin/v1/accounts"),
     ("get", "/admin/v1/accounts/{portalId}"),
+    ("patch", "/admin/v1/accounts/{portalId}"),
     ("post", "/admin/v1/accounts/{portalId}/private-apps"),
     ("post", "/admin/v1/accounts/{portalId}/visitors"),
     ("post", "/admin/v1/accounts/{portalId}/reset"),

@@ -200,3 +200,40 @@ fn unreachable_server_is_reported() {
         stderr(&out)
     );
 }
+
+#[test]
+fn accounts_time_zone_sets_the_zone_and_refuses_an_unknown_one_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let d = dir.path();
+    let account = json(&server.admin(d, &["--json", "accounts", "create", "Acme"]));
+    assert_eq!(account["timeZone"], "UTC");
+    let portal = account["portalId"].as_i64().unwrap().to_string();
+
+    let out = server.admin(d, &["accounts", "time-zone", &portal, "Europe/Berlin"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("timeZone: Europe/Berlin"), "{text}");
+    assert!(text.contains(&format!("portalId: {portal}")), "{text}");
+
+    let set = json(&server.admin(
+        d,
+        &["--json", "accounts", "time-zone", &portal, "Asia/Tokyo"],
+    ));
+    assert_eq!(set["timeZone"], "Asia/Tokyo");
+    let read = json(&server.admin(d, &["--json", "accounts", "get", &portal]));
+    assert_eq!(read["timeZone"], "Asia/Tokyo");
+
+    let out = server.admin(d, &["accounts", "time-zone", &portal, "Mars/Base"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("400") && err.contains("timeZone") && err.contains("Mars/Base"),
+        "{err}"
+    );
+    let read = json(&server.admin(d, &["--json", "accounts", "get", &portal]));
+    assert_eq!(
+        read["timeZone"], "Asia/Tokyo",
+        "a refused zone changes nothing"
+    );
+}

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use chronik_domain::render::parse_time_zone;
 use chronik_domain::tenancy::{parse_name, parse_utk, Email, Scopes};
 use chronik_domain::{AccountId, DomainError, Secret, ValidationError};
 use chronik_store::{Account, NewPrivateApp, StoreError};
@@ -17,6 +18,7 @@ fn account_out(a: Account) -> AccountOut {
     AccountOut {
         portal_id: a.id.0,
         name: a.name,
+        time_zone: a.time_zone,
         created_at: a.created_at,
     }
 }
@@ -75,6 +77,33 @@ pub async fn get_account(
         .await
         .map_err(account_not_found(account))?;
     Ok(axum::Json(account_out(found)))
+}
+
+/// Changes an account's settings: today its time zone, which `#formatDate` renders in and
+/// `/account-info/v3/details` reports (SPEC.md).
+#[utoipa::path(patch, path = "/admin/v1/accounts/{portalId}", tag = "admin", security(("admin" = [])),
+    params(("portalId" = i64, Path)),
+    request_body = AccountPatch,
+    responses((status = 200, body = AccountOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_account(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(portal_id): Path<i64>,
+    Json(body): Json<AccountPatch>,
+) -> Result<axum::Json<AccountOut>, ApiError> {
+    let account = AccountId(portal_id);
+    let tz = match body.time_zone.as_deref() {
+        Some(name) => parse_time_zone("timeZone", name).map_err(DomainError::from)?,
+        None => return Err(DomainError::from(ValidationError::required("timeZone")).into()),
+    };
+    let updated = state
+        .store
+        .set_account_time_zone(account, tz.name())
+        .await
+        .map_err(account_not_found(account))?;
+    state.time_zones.forget(account);
+    tracing::info!(account = %account, time_zone = tz.name(), "account time zone set");
+    Ok(axum::Json(account_out(updated)))
 }
 
 /// Creates a private app in an account; its token is in the response and nowhere else.

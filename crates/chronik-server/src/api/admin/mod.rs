@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(accounts::create_account, accounts::list_accounts))
-        .routes(routes!(accounts::get_account))
+        .routes(routes!(accounts::get_account, accounts::update_account))
         .routes(routes!(accounts::create_private_app))
         .routes(routes!(accounts::link_visitor))
         .routes(routes!(accounts::reset_account))

@@ -19,9 +19,19 @@ pub struct AccountOut {
     pub portal_id: i64,
     /// Display name.
     pub name: String,
+    /// The IANA time zone its dates render in (default `UTC`).
+    pub time_zone: String,
     /// When it was created.
     #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+}
+
+/// `PATCH /admin/v1/accounts/{portalId}`: what to change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountPatch {
+    /// The IANA time zone the account's dates render in, such as `Europe/Berlin` or `UTC`.
+    pub time_zone: Option<String>,
 }
 
 /// A list of accounts.
