@@ -6,6 +6,7 @@
 //! Start at [`ids`] for the vocabulary, [`error`] for how rules report problems and
 //! [`tenancy`] for accounts, apps, installs, tokens and scopes.
 
+pub mod app_icon;
 pub mod association;
 pub mod crm;
 pub mod custom_events;
