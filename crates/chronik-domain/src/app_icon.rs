@@ -129,6 +129,30 @@ fn invalid(errors: Vec<ValidationError>) -> DomainError {
     DomainError::Invalid(errors)
 }
 
+/// `TOO_LARGE` when an icon of `bytes` bytes is over [`MAX_ICON_BYTES`]: what
+/// [`prepare_icon`] checks first, and what the server checks a declared `Content-Length`
+/// against before it reads a body.
+pub fn check_icon_size(bytes: u64) -> Result<(), DomainError> {
+    if bytes > MAX_ICON_BYTES as u64 {
+        return Err(too_large(&bytes.to_string()));
+    }
+    Ok(())
+}
+
+/// `TOO_LARGE` for a body that was cut off at the limit while it arrived (its length unknown).
+pub fn icon_over_size_limit() -> DomainError {
+    too_large(&format!("more than {MAX_ICON_BYTES}"))
+}
+
+fn too_large(bytes: &str) -> DomainError {
+    invalid(vec![problem(
+        "TOO_LARGE",
+        format!(
+            "the icon has {bytes} bytes; an icon may have at most {MAX_ICON_BYTES} bytes (5 MB)"
+        ),
+    )])
+}
+
 /// Checks an uploaded icon against the seed's rules and returns its 30×30 PNG rendition (the
 /// picture scaled to fit, its aspect ratio kept, centred on a transparent square).
 ///
@@ -139,15 +163,7 @@ fn invalid(errors: Vec<ValidationError>) -> DomainError {
 /// more opaque than [`MAX_ICON_CORNER_ALPHA`]; `NO_TRANSPARENT_BACKGROUND`). The last two are
 /// reported together.
 pub fn prepare_icon(format: IconFormat, bytes: &[u8]) -> Result<Vec<u8>, DomainError> {
-    if bytes.len() > MAX_ICON_BYTES {
-        return Err(invalid(vec![problem(
-            "TOO_LARGE",
-            format!(
-                "the icon has {} bytes; an icon may have at most {MAX_ICON_BYTES} bytes (5 MB)",
-                bytes.len()
-            ),
-        )]));
-    }
+    check_icon_size(bytes.len() as u64)?;
     if bytes.is_empty() {
         return Err(invalid(vec![problem(
             "REQUIRED",

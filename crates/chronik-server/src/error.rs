@@ -40,6 +40,9 @@ pub enum Category {
     Conflict,
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
+    /// 415: the body's `Content-Type` is not one the route takes (an app icon that is neither
+    /// PNG nor SVG). HubSpot's word for a request to fix: `VALIDATION_ERROR`.
+    UnsupportedMediaType,
     /// 414: the request target is longer than the connection layer accepts
     /// (`http_conn::head::MAX_URI_BYTES`). HubSpot's word for a request to fix:
     /// `VALIDATION_ERROR`.
@@ -68,6 +71,7 @@ impl Category {
             Category::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Category::Conflict => StatusCode::CONFLICT,
             Category::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Category::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Category::UriTooLong => StatusCode::URI_TOO_LONG,
             Category::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Category::RateLimits => StatusCode::TOO_MANY_REQUESTS,
@@ -79,9 +83,10 @@ impl Category {
     /// The word HubSpot puts in `category`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Category::ValidationError | Category::UriTooLong | Category::HeadersTooLarge => {
-                "VALIDATION_ERROR"
-            }
+            Category::ValidationError
+            | Category::UriTooLong
+            | Category::HeadersTooLarge
+            | Category::UnsupportedMediaType => "VALIDATION_ERROR",
             Category::InvalidAuthentication => "INVALID_AUTHENTICATION",
             Category::ExpiredAuthentication => "EXPIRED_AUTHENTICATION",
             Category::MissingScopes => "MISSING_SCOPES",

@@ -22,14 +22,27 @@ pub fn payload_too_large(limit: usize) -> ApiError {
     )
 }
 
+/// Routes whose handlers read the body under a limit of their own (a `DefaultBodyLimit` layer
+/// on the route and a check in the handler) instead of `max_body_bytes`: an app icon may be
+/// 5 MB whatever the server's limit (seed: timeline events v3, custom icon).
+pub const OWN_BODY_LIMIT_ROUTES: &[&str] = &[crate::api::admin::ICON_ROUTE];
+
 /// Refuses a body whose declared `Content-Length` is over the limit before reading any of it.
 /// Bodies without a length (chunked) are cut off at the limit by `DefaultBodyLimit` while
-/// they stream, and the extractors below turn that into the same 413.
+/// they stream, and the extractors below turn that into the same 413. Routes in
+/// [`OWN_BODY_LIMIT_ROUTES`] check their own limit.
 pub async fn limit_body(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let own_limit = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|route| OWN_BODY_LIMIT_ROUTES.contains(&route.as_str()));
+    if own_limit {
+        return next.run(request).await;
+    }
     let limit = state.config.max_body_bytes;
     let declared = request
         .headers()

@@ -114,6 +114,14 @@ enum AppsCommand {
         /// Display name.
         name: String,
     },
+    /// Set the app's icon from a PNG or SVG file (at most 5 MB, roughly square, transparent
+    /// background); cards show it at 30x30.
+    Icon {
+        /// The app.
+        app_id: i64,
+        /// The image file; its type comes from the extension (.png, .svg) or its bytes.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -176,6 +184,22 @@ struct Client {
     token: String,
 }
 
+/// The media type of an icon file, from its extension or else its bytes.
+fn icon_content_type(file: &std::path::Path, bytes: &[u8]) -> anyhow::Result<&'static str> {
+    use chronik_domain::app_icon::IconFormat;
+    let by_extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(IconFormat::from_extension);
+    match by_extension.or_else(|| IconFormat::sniff(bytes)) {
+        Some(format) => Ok(format.content_type()),
+        None => bail!(
+            "{} is neither a PNG nor an SVG file (by its extension or its contents); an icon is one of those",
+            file.display()
+        ),
+    }
+}
+
 impl Client {
     async fn call(
         &self,
@@ -183,14 +207,41 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        let request = self.request(method.clone(), path);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        self.send(request, method, path).await
+    }
+
+    /// Sends `bytes` as the body, of `content_type`.
+    async fn call_bytes(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let request = self
+            .request(method.clone(), path)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes);
+        self.send(request, method, path).await
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}{path}", self.base.trim_end_matches('/'));
-        let mut request = self
-            .http
-            .request(method.clone(), &url)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        self.http.request(method, url).bearer_auth(&self.token)
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: reqwest::Method,
+        path: &str,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base.trim_end_matches('/'));
         let response = request
             .send()
             .await
@@ -302,6 +353,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             client.call(Method::POST, "/admin/v1/apps", Some(json!({ "name": name }))).await?,
             &["appId", "name", "developerApiKey", "clientId", "clientSecret"],
         ),
+        AdminCommand::Apps(AppsCommand::Icon { app_id, file }) => {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("could not read the icon file {}", file.display()))?;
+            let content_type = icon_content_type(file, &bytes)?;
+            (
+                client
+                    .call_bytes(Method::PUT, &format!("/admin/v1/apps/{app_id}/icon"), content_type, bytes)
+                    .await?,
+                &["appId", "contentType", "originalBytes", "iconUrl"],
+            )
+        }
         AdminCommand::Installs(InstallsCommand::Create { app_id, portal_id, scopes, user }) => {
             let mut body = json!({ "portalId": portal_id, "scopes": scopes });
             if let Some(user) = user {

@@ -10,6 +10,7 @@
 //! | `custom_events/` | `/events/v3/…` (custom behavioral events) |
 //! | `projects/` | `/projects/v1/…` (an app's project: app objects) |
 //! | `account_info.rs` | `/account-info/v3/…` |
+//! | `app_icons.rs` | `/apps/{appId}/icon` (an app's icon for cards, no credentials) |
 //! | `ops.rs` | `/health`, `/metrics`, `/openapi.json` |
 //!
 //! Unknown routes (404) and wrong methods (405) get HubSpot's error body from the fallbacks
@@ -17,6 +18,7 @@
 
 pub mod account_info;
 pub mod admin;
+pub mod app_icons;
 pub mod crm;
 pub mod custom_events;
 pub mod oauth;
@@ -71,6 +73,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .merge(account_info::router())
+        .merge(app_icons::router())
         .merge(oauth::router())
         .merge(admin::router())
         .merge(crm::router())

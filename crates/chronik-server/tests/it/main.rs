@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod app_icons;
 mod app_objects;
 mod auth;
 mod connections;

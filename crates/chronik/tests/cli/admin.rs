@@ -237,3 +237,97 @@ fn accounts_time_zone_sets_the_zone_and_refuses_an_unknown_one_naming_the_field(
         "a refused zone changes nothing"
     );
 }
+
+/// A PNG of a red square on a transparent background.
+fn icon_png(opaque_background: bool) -> Vec<u8> {
+    let pixels = image::RgbaImage::from_fn(40, 40, |x, y| {
+        let inside = (10..30).contains(&x) && (10..30).contains(&y);
+        if inside || opaque_background {
+            image::Rgba([200, 30, 40, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut out = Vec::new();
+    pixels
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[test]
+fn apps_icon_uploads_a_png_or_svg_by_extension_or_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let d = dir.path();
+    let app = json(&server.admin(d, &["--json", "apps", "create", "Timeline app"]));
+    let app_id = app["appId"].to_string();
+
+    let svg = d.join("logo.SVG");
+    std::fs::write(
+        &svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#c81e28"/></svg>"##,
+    )
+    .unwrap();
+    let out = server.admin(d, &["apps", "icon", &app_id, svg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("contentType: image/svg+xml"), "{text}");
+    assert!(
+        text.contains(&format!("iconUrl: /apps/{app_id}/icon")),
+        "{text}"
+    );
+
+    // No extension: the bytes say PNG.
+    let png = d.join("logo");
+    let bytes = icon_png(false);
+    std::fs::write(&png, &bytes).unwrap();
+    let set = json(&server.admin(
+        d,
+        &["--json", "apps", "icon", &app_id, png.to_str().unwrap()],
+    ));
+    assert_eq!(set["contentType"], "image/png");
+    assert_eq!(set["originalBytes"], bytes.len());
+    assert_eq!(
+        (set["width"].as_i64(), set["height"].as_i64()),
+        (Some(30), Some(30))
+    );
+}
+
+#[test]
+fn apps_icon_reports_the_rule_a_file_breaks_and_files_it_cannot_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let d = dir.path();
+    let app = json(&server.admin(d, &["--json", "apps", "create", "Timeline app"]));
+    let app_id = app["appId"].to_string();
+
+    let opaque = d.join("opaque.png");
+    std::fs::write(&opaque, icon_png(true)).unwrap();
+    let out = server.admin(d, &["apps", "icon", &app_id, opaque.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("400") && err.contains("icon:") && err.contains("transparent background"),
+        "{err}"
+    );
+
+    let text = d.join("notes.txt");
+    std::fs::write(&text, "just words").unwrap();
+    let out = server.admin(d, &["apps", "icon", &app_id, text.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("neither a PNG nor an SVG"),
+        "{}",
+        stderr(&out)
+    );
+
+    let missing = d.join("missing.png");
+    let out = server.admin(d, &["apps", "icon", &app_id, missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("could not read the icon file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -3,11 +3,15 @@
 //! exactly these routes.
 //!
 //! - `accounts.rs`: accounts, private apps, visitors, reset;
-//! - `apps.rs`: apps, installs, authorization codes.
+//! - `apps.rs`: apps, installs, authorization codes;
+//! - `icons.rs`: an app's icon (the only route whose body limit is its own).
 
 mod accounts;
 mod apps;
+mod icons;
 pub mod wire;
+
+pub use icons::ICON_ROUTE;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,4 +28,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::create_app))
         .routes(routes!(apps::create_install))
         .routes(routes!(apps::create_authorization_code))
+        .merge(icons::router())
 }

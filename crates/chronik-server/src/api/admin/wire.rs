@@ -187,3 +187,24 @@ pub struct VisitorOut {
     /// Whether this call created the contact.
     pub contact_created: bool,
 }
+
+/// An app's icon after `PUT /admin/v1/apps/{appId}/icon`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppIconOut {
+    /// The app.
+    pub app_id: i64,
+    /// The upload's media type, `image/png` or `image/svg+xml`.
+    pub content_type: String,
+    /// The upload's size in bytes.
+    pub original_bytes: u64,
+    /// The served rendition's width in pixels (30).
+    pub width: u32,
+    /// The served rendition's height in pixels (30).
+    pub height: u32,
+    /// Where cards load the icon from (no credentials needed).
+    pub icon_url: String,
+    /// When it was uploaded.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    pub updated_at: DateTime<Utc>,
+}
