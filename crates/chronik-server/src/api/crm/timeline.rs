@@ -533,7 +533,7 @@ impl<'a> Cards<'a> {
         let Some((t, templates)) = self.types.get(&e.type_id).and_then(Option::as_ref) else {
             return Ok(None);
         };
-        let zone = account_time_zone(self.state, self.caller.account).await?;
+        let zone = self.state.account_time_zone(self.caller.account).await?;
         let input = RenderInput {
             tokens: &e.body.tokens,
             timestamp_ms: e.cursor.occurred_at_ms,
@@ -552,24 +552,11 @@ impl<'a> Cards<'a> {
             header_html: templates.render_header(&input),
             detail_html: templates.render_detail(&input),
             app_id: Some(t.app.0),
-            icon_url: Some(app_icon_url(t.app)),
+            icon_url: Some(crate::api::app_icons::icon_url(t.app)),
             timeline_iframe: e.body.timeline_iframe,
             id: e.id,
         }))
     }
-}
-
-/// The account's time zone for rendered dates. Provisional: UTC until accounts carry one.
-async fn account_time_zone(
-    _state: &AppState,
-    _account: chronik_domain::AccountId,
-) -> Result<chrono_tz::Tz, ApiError> {
-    Ok(chrono_tz::UTC)
-}
-
-/// Where an app's card icon is served. Provisional until app icons are stored.
-fn app_icon_url(app: chronik_domain::AppId) -> String {
-    format!("/apps/{app}/icon")
 }
 
 /// A completion's properties as a definition list, every value escaped.
