@@ -34,6 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/crm/v3/objects/{objectType}"),
     ("post", "/crm/v3/objects/{objectType}"),
     ("get", "/crm/v3/objects/{objectType}/{objectId}"),
+    ("get", "/crm/v3/objects/{objectType}/{objectId}/timeline"),
     ("patch", "/crm/v3/objects/{objectType}/{objectId}"),
     ("delete", "/crm/v3/objects/{objectType}/{objectId}"),
     ("post", "/crm/v3/objects/{objectType}/batch/create"),

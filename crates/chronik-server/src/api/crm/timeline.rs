@@ -113,8 +113,10 @@ pub struct TimelineCard {
     pub timeline_iframe: Option<TimelineIframe>,
 }
 
-/// The next page's cursor.
+/// The next page's cursor. Named apart in the OpenAPI document from the CRM's `NextPage`
+/// (which also has a `link`), whose schema it would otherwise replace.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TimelineNextPage)]
 pub struct NextPage {
     /// Pass as `after`.
     pub after: String,
