@@ -28,7 +28,7 @@ fn png(w: u32, h: u32, paint: impl Fn(u32, u32) -> Rgba<u8>) -> Vec<u8> {
 }
 
 /// A red disc centred on a transparent square: an icon as the seed wants it.
-fn disc(side: u32) -> Vec<u8> {
+pub fn disc(side: u32) -> Vec<u8> {
     png(side, side, |x, y| {
         let c = side as f32 / 2.0;
         let (dx, dy) = (x as f32 + 0.5 - c, y as f32 + 0.5 - c);

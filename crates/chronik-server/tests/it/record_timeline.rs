@@ -161,10 +161,7 @@ async fn merged_newest_first_with_rendered_cards(app: &TestApp) {
         newest["detailHtml"]
     );
     assert_eq!(newest["appId"], w.app.app_id);
-    assert_eq!(
-        newest["iconUrl"],
-        format!("/apps/{}/icon", w.app.app_id).as_str()
-    );
+    assert!(newest.get("iconUrl").is_none(), "the app has no icon yet");
     let hostile = cards[1]["headerHtml"].as_str().unwrap();
     assert!(!hostile.contains("<script"), "{hostile}");
     assert!(hostile.contains("&lt;script&gt;"), "{hostile}");
@@ -179,6 +176,33 @@ async fn merged_newest_first_with_rendered_cards(app: &TestApp) {
         .contains("<dt>plan</dt><dd>pro</dd>"));
     assert!(completion.get("appId").is_none());
     assert!(r.body.get("paging").is_none(), "one page holds all");
+
+    // An icon and a time zone change the cards at once.
+    app.put_icon(w.app.app_id, "image/png", crate::app_icons::disc(60))
+        .await
+        .assert_status(200);
+    app.send(
+        app.admin(
+            Method::PATCH,
+            &format!("/admin/v1/accounts/{}", w.c.portal_id),
+        )
+        .json(&json!({"timeZone": "America/New_York"})),
+    )
+    .await
+    .assert_status(200);
+    let newest = &timeline(&w, "limit=1").await.body["results"][0];
+    assert_eq!(
+        newest["iconUrl"],
+        format!("/apps/{}/icon", w.app.app_id).as_str()
+    );
+    assert!(
+        newest["detailHtml"]
+            .as_str()
+            .unwrap()
+            .contains("Dec 31, 2023, 7:00:40 PM"),
+        "rendered in the account's zone: {}",
+        newest["detailHtml"]
+    );
 }
 
 async fn pages_are_stable_across_both_kinds(app: &TestApp) {

@@ -447,12 +447,18 @@ async fn read_events(
     Ok((page.items, page.more))
 }
 
+/// An event type as its cards need it: with its compiled templates and its app's icon link
+/// (none when the app has no icon).
+type CardType = (StoredEventType, Arc<Templates>, Option<String>);
+
 /// Renders cards, reading each event type and definition once per request.
 struct Cards<'a> {
     state: &'a AppState,
     caller: &'a Caller,
-    types: HashMap<EventTypeId, Option<(StoredEventType, Arc<Templates>)>>,
+    /// `None` for a type that is gone.
+    types: HashMap<EventTypeId, Option<CardType>>,
     definitions: Option<HashMap<EventDefinitionId, (String, String)>>,
+    zone: Option<chrono_tz::Tz>,
 }
 
 impl<'a> Cards<'a> {
@@ -462,6 +468,7 @@ impl<'a> Cards<'a> {
             caller,
             types: HashMap::new(),
             definitions: None,
+            zone: None,
         }
     }
 
@@ -525,17 +532,27 @@ impl<'a> Cards<'a> {
             let loaded = match self.state.store.get_event_type(e.type_id).await {
                 Ok(t) if t.deleted_at.is_none() => {
                     let templates = self.state.templates.of(&t)?;
-                    Some((t, templates))
+                    let icon = match self.state.store.app_icon(t.app).await {
+                        Ok(_) => Some(crate::api::app_icons::icon_url(t.app)),
+                        Err(StoreError::NotFound) => None,
+                        Err(err) => return Err(err.into()),
+                    };
+                    Some((t, templates, icon))
                 }
                 Ok(_) | Err(StoreError::NotFound) => None,
                 Err(err) => return Err(err.into()),
             };
             self.types.insert(e.type_id, loaded);
         }
-        let Some((t, templates)) = self.types.get(&e.type_id).and_then(Option::as_ref) else {
+        let zone = match self.zone {
+            Some(z) => z,
+            None => *self
+                .zone
+                .insert(self.state.account_time_zone(self.caller.account).await?),
+        };
+        let Some((t, templates, icon)) = self.types.get(&e.type_id).and_then(Option::as_ref) else {
             return Ok(None);
         };
-        let zone = self.state.account_time_zone(self.caller.account).await?;
         let input = RenderInput {
             tokens: &e.body.tokens,
             timestamp_ms: e.cursor.occurred_at_ms,
@@ -554,7 +571,7 @@ impl<'a> Cards<'a> {
             header_html: templates.render_header(&input),
             detail_html: templates.render_detail(&input),
             app_id: Some(t.app.0),
-            icon_url: Some(crate::api::app_icons::icon_url(t.app)),
+            icon_url: icon.clone(),
             timeline_iframe: e.body.timeline_iframe,
             id: e.id,
         }))
