@@ -382,6 +382,26 @@ proptest! {
     }
 }
 
+proptest! {
+    // The HTML is written without a sanitizer (html.rs): whatever a value puts where Markdown
+    // takes a URL, a title, an autolink or a link definition, or inside raw HTML, nothing
+    // becomes a script, a handler or a script URL.
+    #[test]
+    fn values_in_every_markdown_url_place_render_without_script_handlers_or_script_urls(
+        v in "(javascript:|JaVaScRiPt:|java\tscript:|\u{1}javascript:| javascript:|vbscript:|data:text/html,|&#106;avascript:|javascript&colon;|<script>|<svg onload=x>|\" onerror=\"x|' onmouseover='x|alert\\(1\\)|[()\\[\\]<>\"':/x \n\r\u{0}\u{a0}&;#*_`!])*",
+    ) {
+        let t = tokens(&[("v", &v)]);
+        let extra = json!({"v": v});
+        let compiled = Templates::compile(
+            Some("[l]({{{v}}}) ![i]({{{v}}}) [t](x '{{{v}}}') <{{{v}}}> `{{{v}}}` {{{v}}}"),
+            Some("[r]\n\n[r]: {{{extraData.v}}}\n\n![{{{v}}}](x ({{{v}}})) [{{{v}}}](x \"{{{v}}}\") <a href=\"{{{v}}}\" onclick=\"{{{v}}}\">x</a>\n\n<{{{extraData.v}}}>\n\n{{{v}}}"),
+        ).unwrap();
+        let event = RenderInput { tokens: &t, timestamp_ms: 0, extra_data: Some(&extra), time_zone: Tz::UTC };
+        assert_harmless(&compiled.render_header(&event));
+        assert_harmless(&compiled.render_detail(&event));
+    }
+}
+
 #[test]
 fn whitespace_control_still_trims() {
     let t = tokens(&[("a", "1")]);
