@@ -26,10 +26,13 @@
 //! so its cost (tens of nanoseconds) is spread over the batch and stays out of the figures.
 //! `p50_us` and `p99_us` are percentiles of the batches' mean time per render; a single slow
 //! render inside a batch is averaged with its neighbours, so p99 is a p99 of batch means.
-//! `renders_per_s` is the renders of the measured phase divided by its duration.
+//! `renders_per_s` is the renders of the measured phase divided by its duration (wall time).
+//! `cpu_share` is the CPU time the thread got in that phase over its duration (from
+//! `/proc/thread-self/stat`, in 10 ms ticks): below 1, other processes had the core part of the
+//! time, which lowers renders/s but hardly the p50 (most batches run uninterrupted).
 //!
-//! Prints one `BENCH phase=<case> renders=… duration_us=… renders_per_s=… p50_us=… p99_us=…`
-//! line per case. With `--count` each case runs exactly that many renders instead of for
+//! Prints one `BENCH phase=<case> renders=… duration_us=… renders_per_s=… p50_us=… p99_us=…
+//! cpu_share=…` line per case. With `--count` each case runs exactly that many renders instead of for
 //! `--seconds` (for `valgrind --tool=callgrind`, which counts instructions).
 
 use std::collections::BTreeMap;
@@ -226,11 +229,30 @@ fn main() -> anyhow::Result<()> {
 struct Summary {
     renders: usize,
     duration: Duration,
+    /// CPU time of this thread in the phase, in seconds (`None` without `/proc`).
+    cpu_seconds: Option<f64>,
     /// Mean nanoseconds per render of each batch.
     batch_means_ns: Vec<f64>,
 }
 
 impl Summary {
+    fn new() -> Self {
+        Summary {
+            renders: 0,
+            duration: Duration::ZERO,
+            cpu_seconds: None,
+            batch_means_ns: Vec::new(),
+        }
+    }
+
+    /// Ends the phase that began at `started` with the thread's CPU time at `cpu_started`.
+    fn finish(&mut self, started: Instant, cpu_started: Option<f64>) {
+        self.duration = started.elapsed();
+        self.cpu_seconds = thread_cpu_seconds()
+            .zip(cpu_started)
+            .map(|(now, then)| now - then);
+    }
+
     fn percentile_us(&self, p: f64) -> f64 {
         let mut v = self.batch_means_ns.clone();
         v.sort_by(f64::total_cmp);
@@ -244,14 +266,30 @@ impl Summary {
     fn print(&self, case: &str) {
         let secs = self.duration.as_secs_f64();
         println!(
-            "BENCH phase={case} renders={} duration_us={} renders_per_s={:.0} p50_us={:.3} p99_us={:.3}",
+            "BENCH phase={case} renders={} duration_us={} renders_per_s={:.0} p50_us={:.3} p99_us={:.3} cpu_share={}",
             self.renders,
             self.duration.as_micros(),
             if secs > 0.0 { self.renders as f64 / secs } else { 0.0 },
             self.percentile_us(50.0),
             self.percentile_us(99.0),
+            match self.cpu_seconds {
+                Some(cpu) if secs > 0.0 => format!("{:.2}", cpu / secs),
+                _ => "-".to_owned(),
+            },
         );
     }
+}
+
+/// This thread's CPU time (user and system) in seconds: fields 14 and 15 of
+/// `/proc/thread-self/stat`, in ticks of 1/100 s (Linux's USER_HZ).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces; count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// One timed batch: its duration.
@@ -265,28 +303,22 @@ fn batch(render: &dyn Fn() -> String, n: usize) -> Duration {
 
 /// Batches of `n` renders until `length` has passed.
 fn measure_for(render: &dyn Fn() -> String, length: Duration, n: usize) -> Summary {
-    let mut s = Summary {
-        renders: 0,
-        duration: Duration::ZERO,
-        batch_means_ns: Vec::new(),
-    };
+    let mut s = Summary::new();
+    let cpu_started = thread_cpu_seconds();
     let started = Instant::now();
     while started.elapsed() < length {
         let took = batch(render, n);
         s.renders += n;
         s.batch_means_ns.push(took.as_nanos() as f64 / n as f64);
     }
-    s.duration = started.elapsed();
+    s.finish(started, cpu_started);
     s
 }
 
 /// Exactly `count` renders, in batches of `n` (the last one may be shorter).
 fn measure_count(render: &dyn Fn() -> String, count: usize, n: usize) -> Summary {
-    let mut s = Summary {
-        renders: 0,
-        duration: Duration::ZERO,
-        batch_means_ns: Vec::new(),
-    };
+    let mut s = Summary::new();
+    let cpu_started = thread_cpu_seconds();
     let started = Instant::now();
     while s.renders < count {
         let k = n.min(count - s.renders);
@@ -294,6 +326,6 @@ fn measure_count(render: &dyn Fn() -> String, count: usize, n: usize) -> Summary
         s.renders += k;
         s.batch_means_ns.push(took.as_nanos() as f64 / k as f64);
     }
-    s.duration = started.elapsed();
+    s.finish(started, cpu_started);
     s
 }
