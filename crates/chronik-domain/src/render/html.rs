@@ -29,12 +29,15 @@
 //!   pulldown-cmark makes of an autolink in a reference link's text) is written as its text.
 //!
 //! So no script element, no `on…` attribute and no `javascript:` (or `data:`, `vbscript:`) URL
-//! can appear. This is what the sanitizer (ammonia, configured with exactly these elements,
-//! attributes and schemes) made of pulldown-cmark's HTML before; the writer writes it directly,
-//! byte for byte the same, which the tests check against ammonia for generated Markdown
-//! (`writer_matches_ammonia_on_generated_markdown`); ammonia's HTML parse and serialization were
-//! most of a render's time. The one difference is a link inside a link, which ammonia's HTML
-//! parser split into two links and leaves some of the outer link's text outside it. The property test in `render/tests.rs` checks the guarantee itself.
+//! can appear; the property tests in `render/tests.rs` check that for hostile values in every
+//! place a template can put one.
+//!
+//! This is what the sanitizer (ammonia, configured with exactly these elements, attributes and
+//! schemes) made of pulldown-cmark's own HTML before, and ammonia's HTML parse and serialization
+//! were most of a render's time. The writer writes the same, byte for byte, which a test checks
+//! against ammonia for generated Markdown (`writer_matches_ammonia_on_generated_markdown`). The
+//! one difference is a link inside a link, which ammonia's HTML parser split into two links,
+//! leaving part of the outer link's text outside both.
 
 use pulldown_cmark::{Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use url::Url;
