@@ -150,7 +150,7 @@ async fn merged_newest_first_with_rendered_cards(app: &TestApp) {
     assert_eq!(newest["occurredAt"], "2024-01-01T00:00:40.000Z");
     assert_eq!(
         newest["headerHtml"],
-        "<p>Registered <a href=\"https://pets.example/Art3mis\" rel=\"noopener noreferrer\">Art3mis</a></p>\n"
+        "<p>Registered <a href=\"https://pets.example/Art3mis\" rel=\"noopener noreferrer nofollow\">Art3mis</a></p>"
     );
     assert!(
         newest["detailHtml"]
@@ -292,10 +292,7 @@ async fn template_changes_and_deletes_show_on_the_timeline(app: &TestApp) {
     .await;
     r.assert_status(200);
     let card = &timeline(&w, "").await.body["results"][0];
-    assert_eq!(
-        card["headerHtml"],
-        "<p>Now called <strong>Rex</strong></p>\n"
-    );
+    assert_eq!(card["headerHtml"], "<p>Now called <strong>Rex</strong></p>");
     template_call(&w, Method::DELETE, &format!("/{}", w.template), None)
         .await
         .assert_status(204);
