@@ -62,6 +62,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "app_icons_time_zone",
         sql: include_str!("migrations/0007_app_icons_time_zone.sql"),
     },
+    Migration {
+        version: 8,
+        name: "timeline",
+        sql: include_str!("migrations/0008_timeline.sql"),
+    },
 ];
 
 /// Any constant works; it only has to be the same on every node.

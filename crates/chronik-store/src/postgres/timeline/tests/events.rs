@@ -1,0 +1,1 @@
+//! Events: written in the next commit.
