@@ -416,37 +416,7 @@ impl CrmStore for PostgresStore {
         let type_id = type_id_text.as_str();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-        // Lock every row of the batch at once, in id order.
-        let locked = sqlx::query(
-            "SELECT object_id, properties, history, created_at FROM crm_objects
-             WHERE account_id = $1 AND object_type_id = $2 AND object_id = ANY($3)
-               AND archived_at IS NULL
-             ORDER BY object_id
-             FOR UPDATE",
-        )
-        .bind(account.0)
-        .bind(type_id)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut current: HashMap<i64, Current> = HashMap::with_capacity(locked.len());
-        for r in &locked {
-            current.insert(
-                r.try_get(0).map_err(db)?,
-                Current {
-                    properties: r
-                        .try_get::<Json<BTreeMap<String, String>>, _>(1)
-                        .map_err(db)?
-                        .0,
-                    history: r
-                        .try_get::<Option<Json<HistoryMap>>, _>(2)
-                        .map_err(db)?
-                        .map(|h| h.0),
-                    created_ms: r.try_get(3).map_err(db)?,
-                },
-            );
-        }
+        let mut current = lock_records(&mut tx, account, Some(type_id), &ids).await?;
         let mut rows = 0;
         let mut results = Vec::with_capacity(updates.len());
         for update in updates {
@@ -1028,17 +998,59 @@ impl CrmStore for PostgresStore {
     }
 }
 
+/// Locks the live records `ids` (of `type_id` only, when given) with `FOR UPDATE`, all in one
+/// statement and in id order (so two writers never wait on each other in a cycle), and reads
+/// their state.
+pub(super) async fn lock_records(
+    conn: &mut PgConnection,
+    account: AccountId,
+    type_id: Option<&str>,
+    ids: &[i64],
+) -> Result<HashMap<i64, Current>, StoreError> {
+    let locked = sqlx::query(
+        "SELECT object_id, properties, history, created_at FROM crm_objects
+         WHERE account_id = $1 AND ($2::text IS NULL OR object_type_id = $2)
+           AND object_id = ANY($3) AND archived_at IS NULL
+         ORDER BY object_id
+         FOR UPDATE",
+    )
+    .bind(account.0)
+    .bind(type_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    let mut current: HashMap<i64, Current> = HashMap::with_capacity(locked.len());
+    for r in &locked {
+        current.insert(
+            r.try_get(0).map_err(db)?,
+            Current {
+                properties: r
+                    .try_get::<Json<BTreeMap<String, String>>, _>(1)
+                    .map_err(db)?
+                    .0,
+                history: r
+                    .try_get::<Option<Json<HistoryMap>>, _>(2)
+                    .map_err(db)?
+                    .map(|h| h.0),
+                created_ms: r.try_get(3).map_err(db)?,
+            },
+        );
+    }
+    Ok(current)
+}
+
 /// A locked record's state, updated as the items of a batch apply to it.
-struct Current {
-    properties: BTreeMap<String, String>,
-    history: Option<HistoryMap>,
-    created_ms: i64,
+pub(super) struct Current {
+    pub(super) properties: BTreeMap<String, String>,
+    pub(super) history: Option<HistoryMap>,
+    pub(super) created_ms: i64,
 }
 
 /// One item of `update_objects` on rows locked by the caller: claims first (a taken value
 /// fails the item, and the claims it made are deleted again), then one statement releases the
 /// replaced and cleared claims and writes the values and history.
-async fn update_one(
+pub(super) async fn update_one(
     tx: &mut PgConnection,
     account: AccountId,
     object_type: ObjectTypeId,

@@ -29,7 +29,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::single_sends::{GroupSink, Reply};
-use super::tenancy::contact_by_email;
+use super::tenancy::{contact_by_email, contacts_by_utk};
 use super::{db, from_ms, ms, raise_settings_version, PostgresStore};
 use crate::custom_events::*;
 use crate::error::stored_type_id;
@@ -661,20 +661,7 @@ async fn resolve_records(
     if checked.is_some_and(|checked| Some(checked) != current) {
         return Ok(Err(BatchRefusal::SettingsChanged));
     }
-    let mut by_utk: HashMap<String, i64> = HashMap::new();
-    if !utks.is_empty() {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT v.utk, v.object_id FROM visitor_tokens v JOIN crm_objects o
-                 ON o.account_id = v.account_id AND o.object_id = v.object_id
-             WHERE v.account_id = $1 AND v.utk = ANY($2) AND o.archived_at IS NULL",
-        )
-        .bind(account.0)
-        .bind(&utks)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        by_utk.extend(rows);
-    }
+    let by_utk = contacts_by_utk(&mut *tx, account, &utks).await?;
     let mut by_unique: HashMap<(ObjectTypeId, String, String), i64> = HashMap::new();
     if !u_types.is_empty() {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(

@@ -1,5 +1,7 @@
 //! PostgreSQL SQL for [`TenancyStore`].
 
+use std::collections::{BTreeMap, HashMap};
+
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::tenancy::{BearerKind, Email, Scopes};
 use chronik_domain::{AccountId, AppId, ObjectId, PrivateAppId, TokenHash};
@@ -173,6 +175,98 @@ pub(super) async fn contact_by_email(
             Ok((id, false))
         }
     }
+}
+
+/// The live contacts holding each of `emails` (folded), found or created as
+/// [`contact_by_email`] does, for a whole batch in three statements: the claims (in folded
+/// order, so two batches never wait on each other in a cycle) with the new contacts, then the
+/// holders of the emails already claimed. Answers each folded email's contact and how many
+/// were created.
+pub(super) async fn contacts_by_email(
+    tx: &mut PgConnection,
+    account: AccountId,
+    emails: &[&Email],
+    now: DateTime<Utc>,
+) -> Result<(HashMap<String, i64>, u64), StoreError> {
+    let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in emails {
+        wanted.entry(e.folded()).or_insert(e.as_str());
+    }
+    let folded: Vec<&str> = wanted.keys().copied().collect();
+    let sent: Vec<&str> = wanted.values().copied().collect();
+    let mut found: HashMap<String, i64> = HashMap::with_capacity(folded.len());
+    if folded.is_empty() {
+        return Ok((found, 0));
+    }
+    // The record rows go in with the claims (the claims' foreign key is checked at the commit);
+    // a data-modifying WITH runs to completion whether or not it is read.
+    let claimed: Vec<(String, i64)> = sqlx::query_as(
+        "WITH claimed AS (
+             INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+             SELECT $1, '0-1', 'email', e.folded, nextval('object_ids')
+             FROM UNNEST($2::text[]) WITH ORDINALITY AS e(folded, n)
+             ORDER BY e.n
+             ON CONFLICT DO NOTHING
+             RETURNING value, object_id),
+         created AS (
+             INSERT INTO crm_objects
+                 (account_id, object_id, object_type_id, properties, created_at, updated_at)
+             SELECT $1, c.object_id, '0-1', jsonb_build_object('email', e.sent), $4, $4
+             FROM claimed c JOIN UNNEST($2::text[], $3::text[]) AS e(folded, sent)
+                 ON e.folded = c.value)
+         SELECT value, object_id FROM claimed",
+    )
+    .bind(account.0)
+    .bind(&folded)
+    .bind(&sent)
+    .bind(ms(now))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let created = claimed.len() as u64;
+    found.extend(claimed);
+    let held: Vec<&str> = folded
+        .iter()
+        .copied()
+        .filter(|f| !found.contains_key(*f))
+        .collect();
+    if !held.is_empty() {
+        // A statement of its own: it sees the claims the insert waited for.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT value, object_id FROM crm_unique_values
+             WHERE account_id = $1 AND object_type_id = '0-1' AND property = 'email'
+               AND value = ANY($2)",
+        )
+        .bind(account.0)
+        .bind(&held)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        found.extend(rows);
+    }
+    Ok((found, created))
+}
+
+/// The live contacts the visitor tokens `utks` are linked to (`visitor_tokens`).
+pub(super) async fn contacts_by_utk(
+    conn: &mut PgConnection,
+    account: AccountId,
+    utks: &[&str],
+) -> Result<HashMap<String, i64>, StoreError> {
+    if utks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT v.utk, v.object_id FROM visitor_tokens v JOIN crm_objects o
+             ON o.account_id = v.account_id AND o.object_id = v.object_id
+         WHERE v.account_id = $1 AND v.utk = ANY($2) AND o.archived_at IS NULL",
+    )
+    .bind(account.0)
+    .bind(utks)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    Ok(rows.into_iter().collect())
 }
 
 #[async_trait::async_trait]
@@ -633,9 +727,12 @@ impl TenancyStore for PostgresStore {
         account_exists(&mut tx, account).await?;
         let mut rows = 0;
         for sql in [
-            // Records and events only: schemas, property and event definitions stay.
+            // Records and events only: schemas, property and event definitions and timeline event
+            // types stay.
             "DELETE FROM event_completions WHERE account_id = $1",
             "DELETE FROM event_usage WHERE account_id = $1",
+            "DELETE FROM timeline_events WHERE account_id = $1",
+            "DELETE FROM timeline_stamps WHERE account_id = $1",
             "DELETE FROM visitor_tokens WHERE account_id = $1",
             "DELETE FROM crm_unique_values WHERE account_id = $1",
             "DELETE FROM crm_objects WHERE account_id = $1",

@@ -1,20 +1,683 @@
-//! [`TimelineStore::store_timeline_events`] on PostgreSQL.
+//! [`TimelineStore::store_timeline_events`] on PostgreSQL: one transaction per call, a fixed
+//! number of statements for the common paths whatever the batch size.
+//!
+//! In order:
+//! 1. The account (`FOR KEY SHARE`) and every type the call names (`FOR SHARE`, in id order):
+//!    a change of a type (`FOR UPDATE`) waits for this call or this call for it, and a type no
+//!    longer at the version its events were checked against refuses the whole call.
+//! 2. What can be decided without writing: deleted types, ids stored before or earlier in the
+//!    call, stamped CRM properties the object type does not have. Those events write nothing.
+//! 3. Records ([`resolve`] with [`Priority::TimelineV3`]): live ids and linked utks are read
+//!    in bulk, the contacts of the emails that decide are found or created in bulk (in email
+//!    order); then each event in order, keeping what earlier ones did (a utk linked, an email
+//!    changed) for the later ones. An email change goes through the CRM update path
+//!    (`crm::update_one`: the claim on the email moves, history is kept).
+//! 4. The events, in one `INSERT … ON CONFLICT DO NOTHING`: of two calls storing one id on two
+//!    nodes, the second waits for the first and then stores nothing.
+//! 5. Stamps: per record and property the call's newest stamp, in (record, property) order so
+//!    that concurrent calls never wait on each other in a cycle, through one upsert that
+//!    replaces a row only for a newer `(occurred_at_ms, seq)` and returns the rows it wrote;
+//!    only those set the CRM property (with history and last-modified, as CRM updates do). A
+//!    later stamp waits for the row lock of an earlier uncommitted one and then compares with
+//!    what it committed, so the newest event wins whatever the arrival order and node.
 
-use chronik_domain::AccountId;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
+use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::{ObjectTypeId, StandardType};
+use chronik_domain::crm::property::standard_properties;
+use chronik_domain::tenancy::Email;
+use chronik_domain::timeline::event::MAX_BATCH_INPUTS;
+use chronik_domain::{AccountId, EventTypeId, ObjectId};
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 
-use super::super::PostgresStore;
+use super::super::crm::{lock_records, update_one};
+use super::super::tenancy::{contact_by_email, contacts_by_email, contacts_by_utk};
+use super::super::{account_exists, db, from_ms, ms, PostgresStore};
+use crate::crm::ObjectUpdate;
+use crate::error::stored_type_id;
+use crate::history;
 use crate::timeline::*;
 use crate::StoreError;
 
-/// Stores `events` in `account` in one transaction.
+/// Where an event goes once its record is resolved.
+#[derive(Debug, Clone)]
+enum Placement {
+    /// On this record.
+    Record(i64),
+    /// Waiting for a contact to get this utk.
+    Waiting(String),
+}
+
+/// The answer of each event so far: `None` while it is still to be stored.
+type Answers = Vec<Option<EventWrite>>;
+
+/// Stores `events` in `account` in one transaction (see the module doc).
 pub(super) async fn store(
-    _store: &PostgresStore,
-    _account: AccountId,
-    _events: Vec<NewTimelineEvent>,
-    _now: DateTime<Utc>,
+    store: &PostgresStore,
+    account: AccountId,
+    events: Vec<NewTimelineEvent>,
+    now: DateTime<Utc>,
 ) -> Result<Result<Vec<EventWrite>, TimelineRefusal>, StoreError> {
-    Err(StoreError::internal(
-        "timeline events are not stored by this backend yet",
-    ))
+    if events.len() > MAX_BATCH_INPUTS {
+        return Err(StoreError::internal(format!(
+            "store_timeline_events takes at most {MAX_BATCH_INPUTS} events"
+        )));
+    }
+    let mut tx = store.pool.begin().await.map_err(db)?;
+    account_exists(&mut tx, account).await?;
+    let deleted = match lock_types(&mut tx, &events).await? {
+        Ok(deleted) => deleted,
+        // Dropping the transaction rolls back: nothing is written.
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let mut answers: Answers = events
+        .iter()
+        .map(|e| {
+            deleted
+                .contains(&e.type_id.0)
+                .then_some(EventWrite::TypeDeleted)
+        })
+        .collect();
+    mark_duplicates(&mut tx, account, &events, &mut answers).await?;
+    mark_unknown_properties(&mut tx, account, &events, &mut answers).await?;
+    let mut rows = 0;
+    let placed = place(&mut tx, account, &events, &mut answers, now, &mut rows).await?;
+    let stored = insert_events(&mut tx, account, &events, &placed, &mut answers, now).await?;
+    rows += stored.len() as u64;
+    rows += stamp(&mut tx, account, &events, &stored, now).await?;
+    tx.commit().await.map_err(db)?;
+    PostgresStore::committed(rows);
+    Ok(Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or(EventWrite::DuplicateId))
+        .collect()))
+}
+
+/// Locks the call's types (`FOR SHARE`, in id order) and answers the deleted ones (a type
+/// that does not exist counts as deleted: it takes no events), or `TypeChanged` for the first
+/// type whose version is not the one its events were checked against.
+async fn lock_types(
+    conn: &mut PgConnection,
+    events: &[NewTimelineEvent],
+) -> Result<Result<HashSet<i64>, TimelineRefusal>, StoreError> {
+    let mut checked: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for e in events {
+        checked
+            .entry(e.type_id.0)
+            .or_default()
+            .insert(e.type_version);
+    }
+    let ids: Vec<i64> = checked.keys().copied().collect();
+    let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT event_type_id, version, deleted_at IS NOT NULL FROM timeline_event_types
+         WHERE event_type_id = ANY($1)
+         ORDER BY event_type_id
+         FOR SHARE",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    let current: HashMap<i64, (i64, bool)> = rows
+        .into_iter()
+        .map(|(id, version, deleted)| (id, (version, deleted)))
+        .collect();
+    let mut deleted = HashSet::new();
+    for (id, versions) in checked {
+        match current.get(&id) {
+            None => {
+                deleted.insert(id);
+            }
+            Some((version, _)) if versions.iter().any(|v| v != version) => {
+                return Ok(Err(TimelineRefusal::TypeChanged(EventTypeId(id))));
+            }
+            Some((_, true)) => {
+                deleted.insert(id);
+            }
+            Some((_, false)) => {}
+        }
+    }
+    Ok(Ok(deleted))
+}
+
+/// Answers `DuplicateId` for the events whose id their type has already (stored before, or
+/// earlier in this call). A concurrent call may still store one first: the insert's `ON
+/// CONFLICT` has the last word.
+async fn mark_duplicates(
+    conn: &mut PgConnection,
+    account: AccountId,
+    events: &[NewTimelineEvent],
+    answers: &mut Answers,
+) -> Result<(), StoreError> {
+    let mut seen: HashSet<(i64, &str)> = HashSet::new();
+    for (e, answer) in events.iter().zip(answers.iter_mut()) {
+        if answer.is_none() && !seen.insert((e.type_id.0, e.event.id.as_str())) {
+            *answer = Some(EventWrite::DuplicateId);
+        }
+    }
+    let (types, ids): (Vec<i64>, Vec<&str>) = seen.iter().copied().unzip();
+    if types.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT k.t, k.i FROM UNNEST($2::bigint[], $3::text[]) AS k(t, i)
+         JOIN timeline_events e
+             ON e.account_id = $1 AND e.event_type_id = k.t AND e.event_id = k.i",
+    )
+    .bind(account.0)
+    .bind(&types)
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    let found: HashSet<(i64, String)> = found.into_iter().collect();
+    for (e, answer) in events.iter().zip(answers.iter_mut()) {
+        if answer.is_none() && found.contains(&(e.type_id.0, e.event.id.clone())) {
+            *answer = Some(EventWrite::DuplicateId);
+        }
+    }
+    Ok(())
+}
+
+/// Answers `UnknownProperty` for the events that stamp a CRM property their object type
+/// cannot take in this account: one it does not have, a read-only one (`hs_object_id`,
+/// `createdate`, the last-modified date), or one with unique values (such as a contact's
+/// `email`: its values identify records, and an event's token value must not take one from
+/// another record).
+async fn mark_unknown_properties(
+    conn: &mut PgConnection,
+    account: AccountId,
+    events: &[NewTimelineEvent],
+    answers: &mut Answers,
+) -> Result<(), StoreError> {
+    let mut standard: HashMap<ObjectTypeId, HashSet<String>> = HashMap::new();
+    let mut asked: BTreeSet<(String, &str)> = BTreeSet::new();
+    for (e, answer) in events.iter().zip(answers.iter()) {
+        if answer.is_some() || e.event.stamps.is_empty() {
+            continue;
+        }
+        let own = standard
+            .entry(e.object_type_id)
+            .or_insert_with(|| stampable_standard(e.object_type_id));
+        for s in &e.event.stamps {
+            if !own.contains(&s.property) {
+                asked.insert((e.object_type_id.to_string(), s.property.as_str()));
+            }
+        }
+    }
+    let mut custom: HashSet<(ObjectTypeId, String)> = HashSet::new();
+    if !asked.is_empty() {
+        let (types, names): (Vec<String>, Vec<&str>) = asked.into_iter().unzip();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT p.object_type_id, p.name FROM crm_properties p
+             JOIN UNNEST($2::text[], $3::text[]) AS k(t, n)
+                 ON p.object_type_id = k.t AND p.name = k.n
+             WHERE p.account_id = $1 AND p.archived_at IS NULL
+               AND NOT COALESCE((p.definition ->> 'readOnlyValue')::boolean, false)
+               AND NOT COALESCE((p.definition ->> 'hasUniqueValue')::boolean, false)",
+        )
+        .bind(account.0)
+        .bind(&types)
+        .bind(&names)
+        .fetch_all(conn)
+        .await
+        .map_err(db)?;
+        for (t, name) in rows {
+            custom.insert((stored_type_id(&t)?, name));
+        }
+    }
+    for (e, answer) in events.iter().zip(answers.iter_mut()) {
+        if answer.is_some() {
+            continue;
+        }
+        let own = standard.get(&e.object_type_id);
+        let unknown = e.event.stamps.iter().find(|s| {
+            !own.is_some_and(|own| own.contains(&s.property))
+                && !custom.contains(&(e.object_type_id, s.property.clone()))
+        });
+        if let Some(s) = unknown {
+            *answer = Some(EventWrite::UnknownProperty(s.property.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The default properties of a standard type that an event may stamp.
+fn stampable_standard(t: ObjectTypeId) -> HashSet<String> {
+    match t {
+        ObjectTypeId::Standard(t) => standard_properties(t)
+            .into_iter()
+            .filter(|p| !p.read_only_value && !p.has_unique_value)
+            .map(|p| p.name)
+            .collect(),
+        _ => HashSet::new(),
+    }
+}
+
+/// Resolves each event still to be stored to its record (or its wait for a utk), creating
+/// contacts, changing emails and linking utks as the outcome says; answers the events that
+/// cannot be placed.
+async fn place(
+    tx: &mut PgConnection,
+    account: AccountId,
+    events: &[NewTimelineEvent],
+    answers: &mut Answers,
+    now: DateTime<Utc>,
+    rows: &mut u64,
+) -> Result<Vec<Option<Placement>>, StoreError> {
+    let (mut ids, mut utks, mut emails) = (Vec::new(), Vec::new(), Vec::new());
+    for (e, answer) in events.iter().zip(answers.iter()) {
+        match (&e.event.record.primary, answer) {
+            (_, Some(_)) => {}
+            (RecordRef::Id(ObjectId(id)), None) => ids.push(*id),
+            (RecordRef::Utk(utk), None) => utks.push(utk.as_str()),
+            (RecordRef::Email(email), None) => emails.push(email),
+            (RecordRef::Unique(_), None) => {}
+        }
+    }
+    let live = live_records(tx, account, &ids).await?;
+    let mut by_utk = contacts_by_utk(tx, account, &utks).await?;
+    // Every email that decides names its contact whatever the rest of the call does.
+    let (mut by_email, created) = contacts_by_email(tx, account, &emails, now).await?;
+    *rows += created * 2;
+    let mut links: BTreeMap<String, i64> = BTreeMap::new();
+    let mut placed = vec![None; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        if answers[i].is_some() {
+            continue;
+        }
+        let record = &e.event.record;
+        let outcome = resolve(
+            Priority::TimelineV3,
+            &record.primary,
+            record.email.as_ref(),
+            record.utk.as_deref(),
+            |r| -> Result<_, StoreError> {
+                Ok(match r {
+                    RecordRef::Id(ObjectId(id)) => {
+                        (live.get(id) == Some(&e.object_type_id)).then_some(ObjectId(*id))
+                    }
+                    RecordRef::Utk(utk) => by_utk.get(utk).copied().map(ObjectId),
+                    RecordRef::Email(_) | RecordRef::Unique(_) => None,
+                })
+            },
+        )?;
+        let (id, link) = match outcome {
+            Outcome::Record {
+                id,
+                change_email,
+                link_utk,
+            } => {
+                if let Some(email) = change_email {
+                    if let Err(refused) =
+                        change_email_of(tx, account, id.0, &email, now, rows).await?
+                    {
+                        answers[i] = Some(refused);
+                        continue;
+                    }
+                    by_email.insert(email.folded().to_owned(), id.0);
+                }
+                (id.0, link_utk)
+            }
+            Outcome::ContactByEmail { email, link_utk } => {
+                let id = match by_email.get(email.folded()) {
+                    Some(id) => *id,
+                    None => {
+                        let (id, made) = contact_by_email(tx, account, &email, now).await?;
+                        *rows += u64::from(made) * 2;
+                        by_email.insert(email.folded().to_owned(), id);
+                        id
+                    }
+                };
+                (id, link_utk)
+            }
+            Outcome::AwaitUtk(utk) => {
+                placed[i] = Some(Placement::Waiting(utk));
+                continue;
+            }
+            Outcome::NotFound => {
+                answers[i] = Some(EventWrite::RecordNotFound);
+                continue;
+            }
+        };
+        if let Some(utk) = link {
+            by_utk.insert(utk.clone(), id);
+            links.insert(utk, id);
+        }
+        placed[i] = Some(Placement::Record(id));
+    }
+    *rows += link_utks(tx, account, &links, now).await?;
+    Ok(placed)
+}
+
+/// The live records among `ids`, with their object types.
+async fn live_records(
+    conn: &mut PgConnection,
+    account: AccountId,
+    ids: &[i64],
+) -> Result<HashMap<i64, ObjectTypeId>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT object_id, object_type_id FROM crm_objects
+         WHERE account_id = $1 AND object_id = ANY($2) AND archived_at IS NULL",
+    )
+    .bind(account.0)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|(id, t)| Ok((id, stored_type_id(&t)?)))
+        .collect()
+}
+
+/// Sets contact `id`'s email to `email` through the CRM update path: its claim on the email
+/// moves with it and the history keeps the old one. `EmailTaken` when another contact has
+/// it, `RecordNotFound` when the contact is gone.
+async fn change_email_of(
+    tx: &mut PgConnection,
+    account: AccountId,
+    id: i64,
+    email: &Email,
+    now: DateTime<Utc>,
+    rows: &mut u64,
+) -> Result<Result<(), EventWrite>, StoreError> {
+    let contacts = StandardType::Contacts.type_id();
+    let mut current = lock_records(tx, account, Some(&contacts.to_string()), &[id]).await?;
+    let unchanged = current
+        .get(&id)
+        .and_then(|c| c.properties.get("email"))
+        .is_some_and(|e| e == email.as_str());
+    if unchanged {
+        return Ok(Ok(()));
+    }
+    let update = ObjectUpdate {
+        id: ObjectId(id),
+        set: BTreeMap::from([("email".to_owned(), email.as_str().to_owned())]),
+        clear: Vec::new(),
+        unique: vec![UniqueValue::new("email", email.as_str())],
+        released: Vec::new(),
+    };
+    match update_one(tx, account, contacts, &mut current, update, now, rows).await? {
+        Ok(_) => Ok(Ok(())),
+        Err(StoreError::Conflict { .. }) => {
+            Ok(Err(EventWrite::EmailTaken(email.as_str().to_owned())))
+        }
+        Err(StoreError::NotFound) => Ok(Err(EventWrite::RecordNotFound)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Links each utk to its contact (a utk linked elsewhere moves), in utk order.
+async fn link_utks(
+    conn: &mut PgConnection,
+    account: AccountId,
+    links: &BTreeMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if links.is_empty() {
+        return Ok(0);
+    }
+    let utks: Vec<&str> = links.keys().map(String::as_str).collect();
+    let ids: Vec<i64> = links.values().copied().collect();
+    Ok(sqlx::query(
+        "INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at)
+         SELECT $1, l.u, l.o, $4 FROM UNNEST($2::text[], $3::bigint[]) WITH ORDINALITY AS l(u, o, n)
+         ORDER BY l.n
+         ON CONFLICT (account_id, utk)
+         DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at",
+    )
+    .bind(account.0)
+    .bind(&utks)
+    .bind(&ids)
+    .bind(ms(now))
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected())
+}
+
+/// An event the insert stored: its index in the call, record and sequence number.
+struct Stored {
+    index: usize,
+    object_id: Option<i64>,
+    seq: i64,
+}
+
+/// Inserts the placed events in one statement, in call order (so `seq` follows it), and
+/// answers each: `Stored`, or `DuplicateId` when a concurrent call stored its id first.
+async fn insert_events(
+    conn: &mut PgConnection,
+    account: AccountId,
+    events: &[NewTimelineEvent],
+    placed: &[Option<Placement>],
+    answers: &mut Answers,
+    now: DateTime<Utc>,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut index = Vec::new();
+    let (mut types, mut ids, mut object_types) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut objects, mut utks, mut times, mut bodies) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, (e, place)) in events.iter().zip(placed).enumerate() {
+        let Some(place) = place else { continue };
+        index.push(i);
+        types.push(e.type_id.0);
+        ids.push(e.event.id.as_str());
+        object_types.push(e.object_type_id.to_string());
+        let (object, utk) = match place {
+            Placement::Record(id) => (Some(*id), None),
+            Placement::Waiting(utk) => (None, Some(utk.as_str())),
+        };
+        objects.push(object);
+        utks.push(utk);
+        times.push(ms(e.event.occurred_at));
+        bodies.push(serde_json::to_string(&e.event.body).map_err(StoreError::internal)?);
+    }
+    if index.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "INSERT INTO timeline_events (account_id, event_type_id, event_id, object_type_id,
+                                      object_id, utk, occurred_at_ms, body, created_at)
+         SELECT $1, k.t, k.i, k.ot, k.o, k.u, k.at, k.b::jsonb, $9
+         FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                     $7::bigint[], $8::text[]) WITH ORDINALITY AS k(t, i, ot, o, u, at, b, n)
+         ORDER BY k.n
+         ON CONFLICT DO NOTHING
+         RETURNING event_type_id, event_id, seq",
+    )
+    .bind(account.0)
+    .bind(&types)
+    .bind(&ids)
+    .bind(&object_types)
+    .bind(&objects)
+    .bind(&utks)
+    .bind(&times)
+    .bind(&bodies)
+    .bind(ms(now))
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    // Ids are distinct within the insert (duplicates were answered before).
+    let seqs: HashMap<(i64, String), i64> = rows
+        .into_iter()
+        .map(|(t, id, seq)| ((t, id), seq))
+        .collect();
+    let mut stored = Vec::with_capacity(seqs.len());
+    for (n, i) in index.into_iter().enumerate() {
+        let e = &events[i];
+        let Some(&seq) = seqs.get(&(e.type_id.0, e.event.id.clone())) else {
+            answers[i] = Some(EventWrite::DuplicateId);
+            continue;
+        };
+        let object_id = objects[n];
+        answers[i] = Some(EventWrite::Stored(Box::new(StoredTimelineEvent {
+            type_id: e.type_id,
+            id: e.event.id.clone(),
+            object_type_id: e.object_type_id,
+            object_id: object_id.map(ObjectId),
+            cursor: TimelineCursor {
+                occurred_at_ms: times[n],
+                seq,
+            },
+            body: e.event.body.clone(),
+            created_at: from_ms(ms(now)),
+        })));
+        stored.push(Stored {
+            index: i,
+            object_id,
+            seq,
+        });
+    }
+    Ok(stored)
+}
+
+/// One stamp row: the newest of the call for its record and property.
+struct StampRow<'a> {
+    at: i64,
+    seq: i64,
+    event_type: i64,
+    event_id: &'a str,
+    value: &'a str,
+}
+
+/// Applies the stamps of the stored events that have a record (waiting events stamp
+/// nothing); returns the rows written.
+async fn stamp(
+    conn: &mut PgConnection,
+    account: AccountId,
+    events: &[NewTimelineEvent],
+    stored: &[Stored],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    // Keyed (object type, record, property): the order rows are locked in.
+    let mut newest: BTreeMap<(String, i64, &str), StampRow<'_>> = BTreeMap::new();
+    for s in stored {
+        let Some(object_id) = s.object_id else {
+            continue;
+        };
+        let e = &events[s.index];
+        let at = ms(e.event.occurred_at);
+        for st in &e.event.stamps {
+            let row = StampRow {
+                at,
+                seq: s.seq,
+                event_type: e.type_id.0,
+                event_id: &e.event.id,
+                value: &st.value,
+            };
+            let key = (
+                e.object_type_id.to_string(),
+                object_id,
+                st.property.as_str(),
+            );
+            match newest.get(&key) {
+                Some(held) if (held.at, held.seq) > (at, s.seq) => {}
+                _ => {
+                    newest.insert(key, row);
+                }
+            }
+        }
+    }
+    if newest.is_empty() {
+        return Ok(0);
+    }
+    let (mut types, mut objects, mut properties) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut times, mut seqs, mut event_types, mut event_ids, mut values) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((t, o, p), r) in &newest {
+        types.push(t.as_str());
+        objects.push(*o);
+        properties.push(*p);
+        times.push(r.at);
+        seqs.push(r.seq);
+        event_types.push(r.event_type);
+        event_ids.push(r.event_id);
+        values.push(r.value);
+    }
+    let won: Vec<(i64, String, String)> = sqlx::query_as(
+        "INSERT INTO timeline_stamps AS s (account_id, object_type_id, object_id, property,
+                                          occurred_at_ms, seq, event_type_id, event_id, value)
+         SELECT $1, k.t, k.o, k.p, k.at, k.seq, k.et, k.ei, k.v
+         FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
+                     $7::bigint[], $8::text[], $9::text[])
+             WITH ORDINALITY AS k(t, o, p, at, seq, et, ei, v, n)
+         ORDER BY k.n
+         ON CONFLICT (account_id, object_type_id, object_id, property) DO UPDATE
+         SET occurred_at_ms = excluded.occurred_at_ms, seq = excluded.seq,
+             event_type_id = excluded.event_type_id, event_id = excluded.event_id,
+             value = excluded.value
+         WHERE (excluded.occurred_at_ms, excluded.seq) > (s.occurred_at_ms, s.seq)
+         RETURNING object_id, property, value",
+    )
+    .bind(account.0)
+    .bind(&types)
+    .bind(&objects)
+    .bind(&properties)
+    .bind(&times)
+    .bind(&seqs)
+    .bind(&event_types)
+    .bind(&event_ids)
+    .bind(&values)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let stamped = won.len() as u64;
+    let mut set: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
+    for (object, property, value) in won {
+        set.entry(object).or_default().insert(property, value);
+    }
+    Ok(stamped + set_properties(conn, account, &set, now).await?)
+}
+
+/// Sets CRM properties as a CRM update does (values, history, last-modified), for many
+/// records in two statements: their rows locked in id order, then written.
+async fn set_properties(
+    conn: &mut PgConnection,
+    account: AccountId,
+    set: &BTreeMap<i64, BTreeMap<String, String>>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if set.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = set.keys().copied().collect();
+    let mut current = lock_records(conn, account, None, &ids).await?;
+    let (mut written, mut properties, mut histories) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, values) in set {
+        let Some(state) = current.get_mut(id) else {
+            continue;
+        };
+        let mut props = std::mem::take(&mut state.properties);
+        let history = history::apply(
+            &mut props,
+            state.history.take(),
+            state.created_ms,
+            values,
+            &[],
+            ms(now),
+        );
+        written.push(*id);
+        properties.push(serde_json::to_string(&props).map_err(StoreError::internal)?);
+        histories.push(serde_json::to_string(&history).map_err(StoreError::internal)?);
+    }
+    Ok(sqlx::query(
+        "UPDATE crm_objects o SET properties = u.p::jsonb, history = u.h::jsonb, updated_at = $5
+         FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS u(id, p, h)
+         WHERE o.account_id = $1 AND o.object_id = u.id",
+    )
+    .bind(account.0)
+    .bind(&written)
+    .bind(&properties)
+    .bind(&histories)
+    .bind(ms(now))
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected())
 }
