@@ -9,11 +9,12 @@
 //!   under `FOR SHARE` on their types' rows, so a change waits for the writes under way and the
 //!   writes after it see its version ([`write`]).
 //! - Event ids: the primary key, with `ON CONFLICT DO NOTHING` (the first event is kept).
-//! - Stamps: a conditional upsert per record and property ([`write`]).
+//! - Stamps: a conditional upsert per record and property ([`stamp`]).
 //!
-//! Event types are here; writing events is [`write`], reading them [`read`].
+//! Event types are here; writing events is [`write`] and [`stamp`], reading them [`read`].
 
 mod read;
+mod stamp;
 mod write;
 
 #[cfg(test)]
