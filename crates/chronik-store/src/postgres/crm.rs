@@ -12,8 +12,8 @@
 //! the commit for that reason. Without conflicts a batch costs five round trips: `BEGIN`, the
 //! ids, the claims, the records, `COMMIT`.
 //!
-//! Updates lock their rows with `SELECT … FOR UPDATE` (in id order) before reading them, so a
-//! record's values and history are never written from a stale read.
+//! Updates lock their rows with `SELECT … FOR NO KEY UPDATE` (in id order) before reading them,
+//! so a record's values and history are never written from a stale read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -998,9 +998,11 @@ impl CrmStore for PostgresStore {
     }
 }
 
-/// Locks the live records `ids` (of `type_id` only, when given) with `FOR UPDATE`, all in one
-/// statement and in id order (so two writers never wait on each other in a cycle), and reads
-/// their state.
+/// Locks the live records `ids` (of `type_id` only, when given) for a read-change-write, all in
+/// one statement and in id order (so two writers never wait on each other in a cycle), and
+/// reads their state. `FOR NO KEY UPDATE`: writers of a record wait for each other, but not
+/// for the `KEY SHARE` that a foreign key to it (a visitor token, a unique value) takes, so a
+/// transaction that links a utk to a contact never waits in a cycle with one that updates it.
 pub(super) async fn lock_records(
     conn: &mut PgConnection,
     account: AccountId,
@@ -1012,7 +1014,7 @@ pub(super) async fn lock_records(
          WHERE account_id = $1 AND ($2::text IS NULL OR object_type_id = $2)
            AND object_id = ANY($3) AND archived_at IS NULL
          ORDER BY object_id
-         FOR UPDATE",
+         FOR NO KEY UPDATE",
     )
     .bind(account.0)
     .bind(type_id)

@@ -85,10 +85,11 @@ pub(super) async fn store(
     rows += stamp::apply(&mut tx, account, &events, &stored, now).await?;
     tx.commit().await.map_err(db)?;
     PostgresStore::committed(rows);
-    Ok(Ok(answers
+    let answers = answers
         .into_iter()
-        .map(|a| a.unwrap_or(EventWrite::DuplicateId))
-        .collect()))
+        .map(|a| a.ok_or_else(|| StoreError::internal("a timeline event was left unanswered")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Ok(answers))
 }
 
 /// Locks the call's types (`FOR SHARE`, in id order) and answers the deleted ones (a type

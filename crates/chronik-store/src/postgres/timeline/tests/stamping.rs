@@ -211,3 +211,48 @@ async fn two_nodes_stamping_at_once_leave_the_newest_value() {
             .unwrap();
     assert_eq!(stamp, (1_000 + newest * 10, format!("ada at {newest}")));
 }
+
+#[chronik_test_macros::postgres]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_utks_and_stamping_one_contact_from_two_nodes_never_deadlock() {
+    let db = Schema::fresh().await;
+    let nodes = [Arc::new(db.node().await), Arc::new(db.node().await)];
+    let a = account(&nodes[0], "acme").await;
+    let ty = Arc::new(stamping_type(&nodes[0]).await);
+    let ada = record(
+        &nodes[0],
+        a,
+        StandardType::Contacts,
+        &[("email", "ada@example.com")],
+    )
+    .await;
+    const CALLS: i64 = 32;
+    let mut tasks = Vec::new();
+    for n in 0..CALLS {
+        let at = 1_000 + (n * 13) % CALLS;
+        let node = Arc::clone(&nodes[n as usize % 2]);
+        // Each links a utk of its own to the contact (a foreign key to its row) and stamps it.
+        let events = vec![event(
+            &ty,
+            json!({"objectId": ada.0, "utk": format!("utk-{n}"), "timestamp": at,
+                   "tokens": {"plan": format!("at {at}")}}),
+        )];
+        tasks.push(tokio::spawn(async move {
+            node.store_timeline_events(a, events, t(n)).await
+        }));
+    }
+    for task in tasks {
+        let writes = task.await.unwrap().unwrap().unwrap();
+        stored(&writes[0]);
+    }
+    assert_eq!(
+        crm_property(&nodes[1], a, StandardType::Contacts, ada, "firstname")
+            .await
+            .unwrap(),
+        format!("at {}", 1_000 + CALLS - 1)
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM visitor_tokens").await,
+        CALLS
+    );
+}
