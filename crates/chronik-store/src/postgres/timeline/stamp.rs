@@ -3,19 +3,24 @@
 //! (object type, record, property) order so that concurrent calls never wait on each other in
 //! a cycle, through one upsert that replaces a row only for a newer `(occurred_at_ms, seq)` and
 //! returns the rows it wrote; only those set the CRM property, with history and last-modified
-//! as CRM updates do. A stamp whose row an uncommitted call holds waits for it and then
+//! as CRM updates do (a unique property through `crm::update_one`, which moves its claim). A stamp whose row an uncommitted call holds waits for it and then
 //! compares with what that call committed, so the newest event wins whatever the arrival order
 //! and node.
 
 use std::collections::BTreeMap;
 
-use chronik_domain::AccountId;
+use chronik_domain::crm::object::UniqueValue;
+use chronik_domain::crm::object_type::ObjectTypeId;
+use chronik_domain::crm::property::PropertyDefinition;
+use chronik_domain::{AccountId, ObjectId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::super::crm::lock_records;
+use super::super::crm::{lock_records, update_one};
 use super::super::{db, ms};
-use super::write::Stored;
+use super::write::{Stampable, Stored};
+use crate::crm::ObjectUpdate;
+use crate::error::stored_type_id;
 use crate::history;
 use crate::timeline::*;
 use crate::StoreError;
@@ -36,6 +41,7 @@ pub(super) async fn apply(
     account: AccountId,
     events: &[NewTimelineEvent],
     stored: &[Stored],
+    stampable: &Stampable,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     // Keyed (object type, record, property): the order rows are locked in.
@@ -60,7 +66,9 @@ pub(super) async fn apply(
                 st.property.as_str(),
             );
             match newest.get(&key) {
-                Some(held) if (held.at, held.seq) > (at, s.seq) => {}
+                // Ties are two tokens of one event stamping one property: the first one wins,
+                // as the upsert would decide between two rows.
+                Some(held) if (held.at, held.seq) >= (at, s.seq) => {}
                 _ => {
                     newest.insert(key, row);
                 }
@@ -83,7 +91,7 @@ pub(super) async fn apply(
         event_ids.push(r.event_id);
         values.push(r.value);
     }
-    let won: Vec<(i64, String, String)> = sqlx::query_as(
+    let won: Vec<(String, i64, String, String)> = sqlx::query_as(
         "INSERT INTO timeline_stamps AS s (account_id, object_type_id, object_id, property,
                                           occurred_at_ms, seq, event_type_id, event_id, value)
          SELECT $1, k.t, k.o, k.p, k.at, k.seq, k.et, k.ei, k.v
@@ -96,7 +104,7 @@ pub(super) async fn apply(
              event_type_id = excluded.event_type_id, event_id = excluded.event_id,
              value = excluded.value
          WHERE (excluded.occurred_at_ms, excluded.seq) > (s.occurred_at_ms, s.seq)
-         RETURNING object_id, property, value",
+         RETURNING object_type_id, object_id, property, value",
     )
     .bind(account.0)
     .bind(&types)
@@ -111,11 +119,71 @@ pub(super) async fn apply(
     .await
     .map_err(db)?;
     let stamped = won.len() as u64;
-    let mut set: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
-    for (object, property, value) in won {
-        set.entry(object).or_default().insert(property, value);
+    let mut changes: BTreeMap<i64, Change> = BTreeMap::new();
+    for (t, object, property, value) in won {
+        let t = stored_type_id(&t)?;
+        let def = stampable
+            .get(&(t, property.clone()))
+            .ok_or_else(|| StoreError::internal("a stamp of a property not checked"))?;
+        let change = changes
+            .entry(object)
+            .or_insert_with(|| Change::new(t, object));
+        change.put(def, &value);
     }
-    Ok(stamped + set_properties(conn, account, &set, now).await?)
+    let (plain, claiming): (Vec<Change>, Vec<Change>) = changes
+        .into_values()
+        .partition(|c| c.update.unique.is_empty() && c.update.released.is_empty());
+    let mut rows = stamped + set_properties(conn, account, &plain, now).await?;
+    for change in claiming {
+        rows += set_claiming(conn, account, change, now).await?;
+    }
+    Ok(rows)
+}
+
+/// What the winning stamps change on one record.
+struct Change {
+    object_type: ObjectTypeId,
+    update: ObjectUpdate,
+}
+
+impl Change {
+    fn new(object_type: ObjectTypeId, id: i64) -> Self {
+        Change {
+            object_type,
+            update: ObjectUpdate {
+                id: ObjectId(id),
+                set: BTreeMap::new(),
+                clear: Vec::new(),
+                unique: Vec::new(),
+                released: Vec::new(),
+            },
+        }
+    }
+
+    /// Sets CRM property `def` to the stored form of `raw` (a value the property's type would
+    /// refuse is kept as sent: the token's type decided what the event may carry), or clears
+    /// it for an empty value; a unique property's claim moves with it.
+    fn put(&mut self, def: &PropertyDefinition, raw: &str) {
+        let u = &mut self.update;
+        let name = def.name.as_str();
+        match def
+            .check_value(name, raw)
+            .unwrap_or_else(|_| Some(raw.to_owned()))
+        {
+            Some(value) => {
+                if def.has_unique_value {
+                    u.unique.push(UniqueValue::new(name, &value));
+                }
+                u.set.insert(name.to_owned(), value);
+            }
+            None => {
+                u.clear.push(name.to_owned());
+                if def.has_unique_value {
+                    u.released.push(name.to_owned());
+                }
+            }
+        }
+    }
 }
 
 /// Sets CRM properties as a CRM update does (values, history, last-modified), for many
@@ -123,17 +191,18 @@ pub(super) async fn apply(
 async fn set_properties(
     conn: &mut PgConnection,
     account: AccountId,
-    set: &BTreeMap<i64, BTreeMap<String, String>>,
+    changes: &[Change],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    if set.is_empty() {
+    if changes.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = set.keys().copied().collect();
+    let ids: Vec<i64> = changes.iter().map(|c| c.update.id.0).collect();
     let mut current = lock_records(conn, account, None, &ids).await?;
     let (mut written, mut properties, mut histories) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, values) in set {
-        let Some(state) = current.get_mut(id) else {
+    for change in changes {
+        let id = change.update.id.0;
+        let Some(state) = current.get_mut(&id) else {
             continue;
         };
         let mut props = std::mem::take(&mut state.properties);
@@ -141,11 +210,11 @@ async fn set_properties(
             &mut props,
             state.history.take(),
             state.created_ms,
-            values,
-            &[],
+            &change.update.set,
+            &change.update.clear,
             ms(now),
         );
-        written.push(*id);
+        written.push(id);
         properties.push(serde_json::to_string(&props).map_err(StoreError::internal)?);
         histories.push(serde_json::to_string(&history).map_err(StoreError::internal)?);
     }
@@ -163,4 +232,36 @@ async fn set_properties(
     .await
     .map_err(db)?
     .rows_affected())
+}
+
+/// Sets the stamped properties of a record whose unique values change, through the CRM
+/// update path (`crm::update_one`), which moves the claims. The values were found free when
+/// the event was placed; a record that claimed one since makes the call fail, to be retried.
+async fn set_claiming(
+    conn: &mut PgConnection,
+    account: AccountId,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let id = change.update.id.0;
+    let type_text = change.object_type.to_string();
+    let mut current = lock_records(conn, account, Some(&type_text), &[id]).await?;
+    let mut rows = 0;
+    match update_one(
+        conn,
+        account,
+        change.object_type,
+        &mut current,
+        change.update,
+        now,
+        &mut rows,
+    )
+    .await?
+    {
+        Ok(_) | Err(StoreError::NotFound) => Ok(rows),
+        Err(StoreError::Conflict { .. }) => Err(StoreError::Unavailable(
+            "a unique value a timeline event stamps was claimed by another record meanwhile".into(),
+        )),
+        Err(e) => Err(e),
+    }
 }

@@ -6,12 +6,14 @@
 //!    a change of a type (`FOR UPDATE`) waits for this call or this call for it, and a type no
 //!    longer at the version its events were checked against refuses the whole call.
 //! 2. What can be decided without writing: deleted types, ids stored before or earlier in the
-//!    call, stamped CRM properties the object type does not have. Those events write nothing.
+//!    call, stamped CRM properties the object type does not have (or that are read-only).
+//!    Those events write nothing.
 //! 3. Records ([`resolve`] with [`Priority::TimelineV3`]): live ids and linked utks are read
 //!    in bulk, the contacts of the emails that decide are found or created in bulk (in email
 //!    order); then each event in order, keeping what earlier ones did (a utk linked, an email
-//!    changed) for the later ones. An email change goes through the CRM update path
-//!    (`crm::update_one`: the claim on the email moves, history is kept).
+//!    changed) for the later ones. A unique value the event would stamp or an email it would
+//!    set that another record holds refuses it (`EmailTaken`). An email change goes through
+//!    the CRM update path (`crm::update_one`: the claim on the email moves, history is kept).
 //! 4. The events, in one `INSERT … ON CONFLICT DO NOTHING`: of two calls storing one id on two
 //!    nodes, the second waits for the first and then stores nothing.
 //! 5. Stamps, in [`stamp`]: the newest event wins, by a conditional upsert.
@@ -21,11 +23,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chronik_domain::association::{resolve, Outcome, Priority, RecordRef};
 use chronik_domain::crm::object::UniqueValue;
 use chronik_domain::crm::object_type::{ObjectTypeId, StandardType};
-use chronik_domain::crm::property::standard_properties;
+use chronik_domain::crm::property::{
+    custom_object_system_properties, standard_properties, PropertyDefinition,
+};
 use chronik_domain::tenancy::Email;
 use chronik_domain::timeline::event::MAX_BATCH_INPUTS;
 use chronik_domain::{AccountId, EventTypeId, ObjectId};
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::super::crm::{lock_records, update_one};
@@ -77,12 +82,21 @@ pub(super) async fn store(
         })
         .collect();
     mark_duplicates(&mut tx, account, &events, &mut answers).await?;
-    mark_unknown_properties(&mut tx, account, &events, &mut answers).await?;
+    let stampable = mark_unknown_properties(&mut tx, account, &events, &mut answers).await?;
     let mut rows = 0;
-    let placed = place(&mut tx, account, &events, &mut answers, now, &mut rows).await?;
+    let placed = place(
+        &mut tx,
+        account,
+        &events,
+        &stampable,
+        &mut answers,
+        now,
+        &mut rows,
+    )
+    .await?;
     let stored = insert_events(&mut tx, account, &events, &placed, &mut answers, now).await?;
     rows += stored.len() as u64;
-    rows += stamp::apply(&mut tx, account, &events, &stored, now).await?;
+    rows += stamp::apply(&mut tx, account, &events, &stored, &stampable, now).await?;
     tx.commit().await.map_err(db)?;
     PostgresStore::committed(rows);
     let answers = answers
@@ -178,79 +192,110 @@ async fn mark_duplicates(
     Ok(())
 }
 
+/// The CRM properties the call's events stamp, by object type and name, as defined for the
+/// account.
+pub(super) type Stampable = HashMap<(ObjectTypeId, String), PropertyDefinition>;
+
 /// Answers `UnknownProperty` for the events that stamp a CRM property their object type
-/// cannot take in this account: one it does not have, a read-only one (`hs_object_id`,
-/// `createdate`, the last-modified date), or one with unique values (such as a contact's
-/// `email`: its values identify records, and an event's token value must not take one from
-/// another record).
+/// does not have in this account, or a read-only one (`hs_object_id`, the create and
+/// last-modified dates: set by Chronik only, as CRM writes refuse them too); returns the
+/// definitions of the properties the others stamp.
 async fn mark_unknown_properties(
     conn: &mut PgConnection,
     account: AccountId,
     events: &[NewTimelineEvent],
     answers: &mut Answers,
-) -> Result<(), StoreError> {
-    let mut standard: HashMap<ObjectTypeId, HashSet<String>> = HashMap::new();
-    let mut asked: BTreeSet<(String, &str)> = BTreeSet::new();
-    for (e, answer) in events.iter().zip(answers.iter()) {
-        if answer.is_some() || e.event.stamps.is_empty() {
-            continue;
-        }
-        let own = standard
-            .entry(e.object_type_id)
-            .or_insert_with(|| stampable_standard(e.object_type_id));
-        for s in &e.event.stamps {
-            if !own.contains(&s.property) {
-                asked.insert((e.object_type_id.to_string(), s.property.as_str()));
-            }
-        }
+) -> Result<Stampable, StoreError> {
+    let types: HashSet<ObjectTypeId> = events
+        .iter()
+        .zip(answers.iter())
+        .filter(|(e, answer)| answer.is_none() && !e.event.stamps.is_empty())
+        .map(|(e, _)| e.object_type_id)
+        .collect();
+    let mut defined: Stampable = HashMap::new();
+    if types.is_empty() {
+        return Ok(defined);
     }
-    let mut custom: HashSet<(ObjectTypeId, String)> = HashSet::new();
-    if !asked.is_empty() {
-        let (types, names): (Vec<String>, Vec<&str>) = asked.into_iter().unzip();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT p.object_type_id, p.name FROM crm_properties p
-             JOIN UNNEST($2::text[], $3::text[]) AS k(t, n)
-                 ON p.object_type_id = k.t AND p.name = k.n
-             WHERE p.account_id = $1 AND p.archived_at IS NULL
-               AND NOT COALESCE((p.definition ->> 'readOnlyValue')::boolean, false)
-               AND NOT COALESCE((p.definition ->> 'hasUniqueValue')::boolean, false)",
-        )
-        .bind(account.0)
-        .bind(&types)
-        .bind(&names)
-        .fetch_all(conn)
-        .await
-        .map_err(db)?;
-        for (t, name) in rows {
-            custom.insert((stored_type_id(&t)?, name));
-        }
+    for t in &types {
+        let own = match t.standard() {
+            Some(standard) => standard_properties(standard),
+            None => custom_object_system_properties(),
+        };
+        defined.extend(own.into_iter().map(|d| ((*t, d.name.clone()), d)));
     }
+    let names: Vec<String> = types.iter().map(ToString::to_string).collect();
+    let custom: Vec<(String, Json<PropertyDefinition>)> = sqlx::query_as(
+        "SELECT object_type_id, definition FROM crm_properties
+         WHERE account_id = $1 AND object_type_id = ANY($2) AND archived_at IS NULL",
+    )
+    .bind(account.0)
+    .bind(&names)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    for (t, Json(d)) in custom {
+        defined.insert((stored_type_id(&t)?, d.name.clone()), d);
+    }
+    defined.retain(|_, d| !d.read_only_value);
     for (e, answer) in events.iter().zip(answers.iter_mut()) {
         if answer.is_some() {
             continue;
         }
-        let own = standard.get(&e.object_type_id);
-        let unknown = e.event.stamps.iter().find(|s| {
-            !own.is_some_and(|own| own.contains(&s.property))
-                && !custom.contains(&(e.object_type_id, s.property.clone()))
-        });
+        let unknown = e
+            .event
+            .stamps
+            .iter()
+            .find(|s| !defined.contains_key(&(e.object_type_id, s.property.clone())));
         if let Some(s) = unknown {
             *answer = Some(EventWrite::UnknownProperty(s.property.clone()));
         }
     }
-    Ok(())
+    Ok(defined)
 }
 
-/// The default properties of a standard type that an event may stamp.
-fn stampable_standard(t: ObjectTypeId) -> HashSet<String> {
-    match t {
-        ObjectTypeId::Standard(t) => standard_properties(t)
-            .into_iter()
-            .filter(|p| !p.read_only_value && !p.has_unique_value)
-            .map(|p| p.name)
-            .collect(),
-        _ => HashSet::new(),
+/// The first value `event` would stamp on record `id` that is unique for its property and
+/// held by another record: an event must not take a value that identifies another record.
+async fn taken_unique_value(
+    conn: &mut PgConnection,
+    account: AccountId,
+    event: &NewTimelineEvent,
+    id: i64,
+    stampable: &Stampable,
+) -> Result<Option<String>, StoreError> {
+    let claims: Vec<(&str, UniqueValue)> = event
+        .event
+        .stamps
+        .iter()
+        .filter(|s| !s.value.is_empty())
+        .filter(|s| {
+            stampable
+                .get(&(event.object_type_id, s.property.clone()))
+                .is_some_and(|d| d.has_unique_value)
+        })
+        .map(|s| (s.value.as_str(), UniqueValue::new(&s.property, &s.value)))
+        .collect();
+    if claims.is_empty() {
+        return Ok(None);
     }
+    let properties: Vec<&str> = claims.iter().map(|(_, c)| c.property.as_str()).collect();
+    let values: Vec<&str> = claims.iter().map(|(_, c)| c.value.as_str()).collect();
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.property, u.value FROM crm_unique_values u
+         JOIN UNNEST($3::text[], $4::text[]) AS k(p, v) ON u.property = k.p AND u.value = k.v
+         WHERE u.account_id = $1 AND u.object_type_id = $2 AND u.object_id <> $5",
+    )
+    .bind(account.0)
+    .bind(event.object_type_id.to_string())
+    .bind(&properties)
+    .bind(&values)
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    Ok(claims
+        .iter()
+        .find(|(_, c)| held.contains(&(c.property.clone(), c.value.clone())))
+        .map(|(sent, _)| (*sent).to_owned()))
 }
 
 /// Resolves each event still to be stored to its record (or its wait for a utk), creating
@@ -260,6 +305,7 @@ async fn place(
     tx: &mut PgConnection,
     account: AccountId,
     events: &[NewTimelineEvent],
+    stampable: &Stampable,
     answers: &mut Answers,
     now: DateTime<Utc>,
     rows: &mut u64,
@@ -307,6 +353,10 @@ async fn place(
                 change_email,
                 link_utk,
             } => {
+                if let Some(taken) = taken_unique_value(tx, account, e, id.0, stampable).await? {
+                    answers[i] = Some(EventWrite::EmailTaken(taken));
+                    continue;
+                }
                 if let Some(email) = change_email {
                     if let Err(refused) =
                         change_email_of(tx, account, id.0, &email, now, rows).await?
@@ -328,6 +378,10 @@ async fn place(
                         id
                     }
                 };
+                if let Some(taken) = taken_unique_value(tx, account, e, id, stampable).await? {
+                    answers[i] = Some(EventWrite::EmailTaken(taken));
+                    continue;
+                }
                 (id, link_utk)
             }
             Outcome::AwaitUtk(utk) => {

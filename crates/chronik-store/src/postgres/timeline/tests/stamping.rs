@@ -256,3 +256,79 @@ async fn linking_utks_and_stamping_one_contact_from_two_nodes_never_deadlock() {
         CALLS
     );
 }
+
+#[chronik_test_macros::postgres]
+#[tokio::test]
+async fn a_stamped_unique_value_moves_its_claim_unless_another_record_holds_it() {
+    let db = Schema::fresh().await;
+    let store = db.node().await;
+    let a = account(&store, "acme").await;
+    let ty = type_of(&store, StandardType::Contacts, |d| {
+        d.properties
+            .push(property("work", PropertyType::String, Some("email")));
+        d.properties
+            .push(property("plan", PropertyType::String, Some("firstname")));
+    })
+    .await;
+    let ada = record(
+        &store,
+        a,
+        StandardType::Contacts,
+        &[("email", "ada@example.com"), ("firstname", "Ada")],
+    )
+    .await;
+    record(
+        &store,
+        a,
+        StandardType::Contacts,
+        &[("email", "bob@example.com")],
+    )
+    .await;
+    let writes = store
+        .store_timeline_events(
+            a,
+            vec![
+                event(
+                    &ty,
+                    json!({"objectId": ada.0, "timestamp": 1_000, "tokens": {"work": "BOB@example.com"}}),
+                ),
+                event(
+                    &ty,
+                    json!({"objectId": ada.0, "timestamp": 2_000, "tokens": {"work": "ada@work.example", "plan": ""}}),
+                ),
+            ],
+            t(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(writes[0], EventWrite::EmailTaken("BOB@example.com".into()));
+    stored(&writes[1]);
+    assert_eq!(count(&db, "SELECT count(*) FROM timeline_events").await, 1);
+    assert_eq!(
+        crm_property(&store, a, StandardType::Contacts, ada, "email")
+            .await
+            .as_deref(),
+        Some("ada@work.example")
+    );
+    // An empty value clears the property.
+    assert_eq!(
+        crm_property(&store, a, StandardType::Contacts, ada, "firstname").await,
+        None
+    );
+    // The claim moved: the new email finds ada, the old one is free for a new contact.
+    let by_email = store
+        .store_timeline_events(
+            a,
+            vec![
+                event(&ty, json!({"email": "ADA@work.example"})),
+                event(&ty, json!({"email": "ada@example.com"})),
+            ],
+            t(2),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored(&by_email[0]).object_id, Some(ada));
+    assert_ne!(stored(&by_email[1]).object_id, Some(ada));
+}
