@@ -494,6 +494,26 @@ pub fn stamps(def: &EventTypeDefinition, values: &BTreeMap<String, String>) -> V
         .collect()
 }
 
+/// The values of a stored event that its type's current version shows: a token removed from
+/// the type keeps its value in the event (events are immutable) but no render sees it. Borrows
+/// when every value's token still exists, the usual case.
+pub fn visible_values<'a>(
+    def: &EventTypeDefinition,
+    values: &'a BTreeMap<String, String>,
+) -> Cow<'a, BTreeMap<String, String>> {
+    if values.keys().all(|name| def.property(name).is_some()) {
+        Cow::Borrowed(values)
+    } else {
+        Cow::Owned(
+            values
+                .iter()
+                .filter(|(name, _)| def.property(name).is_some())
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -691,6 +711,20 @@ mod tests {
             fields(check_iframe("timelineIFrame", &bad).unwrap_err()),
             ["timelineIFrame.url"]
         );
+    }
+
+    #[test]
+    fn values_of_removed_tokens_are_not_visible() {
+        let d = def("contacts");
+        let all: BTreeMap<String, String> = [("petName", "Art3mis"), ("petAge", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert!(matches!(visible_values(&d, &all), Cow::Borrowed(_)));
+        let mut fewer = d.clone();
+        fewer.properties.retain(|p| p.name != "petAge");
+        let shown = visible_values(&fewer, &all);
+        assert_eq!(shown.keys().collect::<Vec<_>>(), ["petName"]);
     }
 
     #[test]
