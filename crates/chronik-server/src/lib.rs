@@ -42,8 +42,12 @@ pub fn router(state: AppState) -> axum::Router {
 
 /// Paths served under a second prefix, rewritten before routing: `(alias, canonical)`.
 /// SPEC.md: custom object schemas live at `/crm-object-schemas/v3/schemas` (the path both
-/// SDKs call) and are also served at `/crm/v3/schemas`.
-const PATH_ALIASES: &[(&str, &str)] = &[("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")];
+/// SDKs call) and are also served at `/crm/v3/schemas`; timeline events v3 live at
+/// `/integrators/timeline/v3` (both SDKs) and are also served at `/crm/v3/timeline` (issue 16).
+const PATH_ALIASES: &[(&str, &str)] = &[
+    ("/crm/v3/schemas", "/crm-object-schemas/v3/schemas"),
+    ("/crm/v3/timeline", "/integrators/timeline/v3"),
+];
 
 fn rewrite_alias(mut request: Request) -> Request {
     let path = request.uri().path();

@@ -9,6 +9,7 @@
 //! | `crm/` | `/crm/v3/…`, `/crm-object-schemas/v3/…` |
 //! | `custom_events/` | `/events/v3/…` (custom behavioral events) |
 //! | `projects/` | `/projects/v1/…` (an app's project: app objects) |
+//! | `timeline/` | `/integrators/timeline/v3/…` (alias `/crm/v3/timeline/…`): timeline events v3 |
 //! | `account_info.rs` | `/account-info/v3/…` |
 //! | `app_icons.rs` | `/apps/{appId}/icon` (an app's icon for cards, no credentials) |
 //! | `ops.rs` | `/health`, `/metrics`, `/openapi.json` |
@@ -24,6 +25,7 @@ pub mod custom_events;
 pub mod oauth;
 pub mod ops;
 pub mod projects;
+pub mod timeline;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -79,6 +81,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(crm::router())
         .merge(custom_events::router())
         .merge(projects::router())
+        .merge(timeline::router())
 }
 
 /// The OpenAPI document generated from the route annotations.

@@ -75,6 +75,46 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/events/v3/events"),
     ("get", "/events/v3/events/event-types"),
     ("post", "/projects/v1/deploys"),
+    ("get", "/integrators/timeline/v3/{appId}/event-templates"),
+    ("post", "/integrators/timeline/v3/{appId}/event-templates"),
+    (
+        "get",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}",
+    ),
+    (
+        "put",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}",
+    ),
+    (
+        "delete",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}",
+    ),
+    (
+        "post",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}/tokens",
+    ),
+    (
+        "put",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}/tokens/{tokenName}",
+    ),
+    (
+        "delete",
+        "/integrators/timeline/v3/{appId}/event-templates/{eventTemplateId}/tokens/{tokenName}",
+    ),
+    ("post", "/integrators/timeline/v3/events"),
+    ("post", "/integrators/timeline/v3/events/batch/create"),
+    (
+        "get",
+        "/integrators/timeline/v3/events/{eventTemplateId}/{eventId}",
+    ),
+    (
+        "get",
+        "/integrators/timeline/v3/events/{eventTemplateId}/{eventId}/render",
+    ),
+    (
+        "get",
+        "/integrators/timeline/v3/events/{eventTemplateId}/{eventId}/detail",
+    ),
 ];
 
 /// A redaction that checks the value it hides is a UUID.
