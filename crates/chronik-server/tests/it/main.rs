@@ -26,3 +26,7 @@ mod oauth;
 mod ops;
 mod record_timeline;
 mod time_zones;
+mod timeline_events;
+mod timeline_helpers;
+mod timeline_render;
+mod timeline_templates;
