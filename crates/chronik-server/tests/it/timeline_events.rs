@@ -631,11 +631,25 @@ async fn a_utk_alone_waits_until_it_is_linked(app: &TestApp) {
             &json!({"utk": utk, "email": "visitor@pets.io"}),
         )
         .await;
-    linked.assert_status(201);
+    linked.assert_status(200);
     let contact = linked.str("contactId").to_owned();
-    let got = tl.get_event(&t, "w1").await;
-    got.assert_status(200);
-    assert_eq!(got.body["objectId"], contact.as_str(), "{}", got.text);
+    // The waiting event is now on the contact's timeline.
+    let timeline = tl
+        .crm
+        .call(
+            Method::GET,
+            &format!("/crm/v3/objects/contacts/{contact}/timeline"),
+            None,
+        )
+        .await;
+    timeline.assert_status(200);
+    let on_timeline: Vec<&str> = timeline.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(on_timeline, ["w1"], "{}", timeline.text);
     // Later utk events find the contact.
     let r = tl
         .event_ok(&json!({"eventTemplateId": t, "id": "w2", "utk": utk, "tokens": {}}))
