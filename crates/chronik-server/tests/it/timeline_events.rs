@@ -33,6 +33,7 @@ on_both!(
     a_stamp_of_a_property_the_record_type_lacks_is_refused,
     a_deleted_template_takes_no_new_events_and_its_events_stay_readable,
     events_are_served_under_the_crm_alias,
+    events_sent_while_their_template_changes_are_checked_again_and_stored,
 );
 
 /// HubSpot's PetSpot event (its v3 spec's `TimelineEvent` example) for `template`.
@@ -801,4 +802,44 @@ async fn events_are_served_under_the_crm_alias(app: &TestApp) {
         )
         .await;
     r.assert_status(201);
+}
+
+/// Token edits commit between an event's check and its write: the store refuses the write
+/// (the template's version moved) and the events are checked against the new version, so none
+/// is refused for it.
+async fn events_sent_while_their_template_changes_are_checked_again_and_stored(app: &TestApp) {
+    let tl = Tl::new(app).await;
+    let t = tl.template_id(&simple("contacts")).await;
+    let edits = async {
+        for i in 0..40 {
+            tl.update_token(
+                &t,
+                "note",
+                &json!({"label": format!("Note {i}"), "options": []}),
+            )
+            .await
+            .assert_status(200);
+        }
+    };
+    let sends = async {
+        let mut statuses = Vec::new();
+        for i in 0..40 {
+            let r = tl
+                .batch(vec![
+                    note(&t, &format!("c{i}-a"), "a@b.co"),
+                    note(&t, &format!("c{i}-b"), "b@b.co"),
+                ])
+                .await;
+            statuses.push((r.status.as_u16(), r.text));
+        }
+        statuses
+    };
+    let ((), statuses) = tokio::join!(edits, sends);
+    for (status, text) in &statuses {
+        assert_eq!(*status, 201, "{text}");
+    }
+    assert_eq!(
+        tl.get_template(&t).await.body["tokens"][0]["label"],
+        "Note 39"
+    );
 }
