@@ -201,23 +201,17 @@ fn read_input(path: String, value: Value) -> Input {
                     context: None,
                 }
             })
+    } else if path.is_empty() {
+        Err(ApiError::new(
+            Category::ValidationError,
+            "The body must be a JSON object (a TimelineEvent).",
+        ))
     } else {
         let field = path.trim_end_matches('.').to_owned();
         Err(ApiError::validation(vec![ValidationError::new(
-            if field.is_empty() {
-                "."
-            } else {
-                field.as_str()
-            },
+            field.clone(),
             "INVALID_TYPE",
-            format!(
-                "{}an event is a JSON object (TimelineEvent)",
-                if field.is_empty() {
-                    String::new()
-                } else {
-                    format!("{field}: ")
-                }
-            ),
+            format!("{field} must be a JSON object (a TimelineEvent)"),
         )]))
     };
     Input {

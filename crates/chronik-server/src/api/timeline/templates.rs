@@ -296,9 +296,9 @@ pub async fn update(
         origin: Origin::Http,
     };
     if !problems.is_empty() {
-        return Err(checked(&replacement, problems)
-            .err()
-            .unwrap_or_else(|| ApiError::internal(&"a refused replacement passed its check")));
+        // Report the replacement's other problems with these (its object type is a stand-in
+        // here, and no rule of `check` reads it).
+        checked(&replacement, problems)?;
     }
     let compiled: Arc<OnceLock<Templates>> = Arc::default();
     let slot = compiled.clone();
