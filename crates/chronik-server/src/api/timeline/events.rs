@@ -52,8 +52,10 @@ use crate::extract::{parse_json, payload_too_large, Path};
 use crate::state::AppState;
 
 /// How often a write is checked again after a template changed under it. Each retry means
-/// another change committed in between; past this many the caller is asked to send again.
-pub const MAX_TYPE_CHANGE_RETRIES: usize = 3;
+/// another change of one of the batch's templates committed between its load and the write
+/// (a few milliseconds); templates change rarely, so past this many the caller is asked to send
+/// again (409) rather than holding the request.
+pub const MAX_TYPE_CHANGE_RETRIES: usize = 8;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
