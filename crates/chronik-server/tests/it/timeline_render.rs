@@ -17,9 +17,8 @@ on_both!(
 );
 
 /// HubSpot's `EventDetail` example: the PetSpot template after its `PUT` example (detail ending
-/// in `EDIT`), rendered for Pocket's event. HubSpot's account renders on US Eastern time; every
-/// Chronik account renders in UTC for now, so the event is sent at 13:13:25.665Z, the instant
-/// whose UTC reading is the example's `1:13:25 PM`.
+/// in `EDIT`), rendered for Pocket's event of 2020-01-30T18:13:25.665Z. It reads 1:13:25 PM:
+/// HubSpot's example account is on US Eastern time.
 const PETSPOT_DETAIL: &str = "<p>Registration occurred at Jan 30, 2020, 1:13:25 PM</p><h4>Questions</h4><p><strong>Who&#x27;s a good kitty?</strong>: Purr...</p><p><strong>Will you stop playing with that?</strong>: Meow!</p><p>EDIT</p>";
 
 async fn the_petspot_example_renders_as_hubspots_spec_shows(app: &TestApp) {
@@ -43,7 +42,7 @@ async fn the_petspot_example_renders_as_hubspots_spec_shows(app: &TestApp) {
             "eventTemplateId": t,
             "id": "petspot:pocket-tiger",
             "email": "pocket-tiger@petspot.com",
-            "timestamp": "2020-01-30T13:13:25.665Z",
+            "timestamp": "2020-01-30T18:13:25.665Z",
             "tokens": {"petName": "Pocket", "petAge": 3, "petColor": "yellow"},
             "extraData": {"questions": [
                 {"question": "Who's a good kitty?", "answer": "Purr..."},
@@ -59,6 +58,19 @@ async fn the_petspot_example_renders_as_hubspots_spec_shows(app: &TestApp) {
         "Pocket",
         "petName stamps firstname"
     );
+
+    // The account's zone decides the time shown: UTC by default, then HubSpot's example's.
+    let utc = tl.detail(&t, "petspot:pocket-tiger").await;
+    utc.assert_status(200);
+    assert!(
+        utc.str("details")
+            .starts_with("<p>Registration occurred at Jan 30, 2020, 6:13:25 PM</p>"),
+        "{}",
+        utc.text
+    );
+    app.update_account(tl.portal_id, &json!({"timeZone": "America/New_York"}))
+        .await
+        .assert_status(200);
 
     let detail = tl.detail(&t, "petspot:pocket-tiger").await;
     detail.assert_status(200).assert_json_content_type();

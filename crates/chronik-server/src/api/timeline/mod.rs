@@ -29,8 +29,6 @@ use crate::auth::DeveloperKey;
 use crate::error::{ApiError, Category};
 use crate::state::AppState;
 
-pub use render::account_time_zone;
-
 /// The canonical prefix; `/crm/v3/timeline` is rewritten to it before routing.
 pub const PREFIX: &str = "/integrators/timeline/v3";
 

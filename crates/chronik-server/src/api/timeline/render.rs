@@ -3,7 +3,7 @@
 //!
 //! Both render with the template's current version (an edit applies to events already stored),
 //! compiled once per version ([`crate::event_types`]), through `chronik_domain::render`, in the
-//! account's time zone ([`account_time_zone`]). Values of tokens the template no longer has are
+//! account's time zone (`AppState::account_time_zone`: set by the operator, default UTC). Values of tokens the template no longer has are
 //! not shown. `/render` answers the HTML itself as `text/html; charset=utf-8` (the Node SDK
 //! parses a body by its `Content-Type`; neither SDK content-negotiates), the header by default
 //! and the detail with `detail=true` (`True`, as Python sends it, too); `/detail` answers
@@ -14,9 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use chronik_domain::render::RenderInput;
 use chronik_domain::timeline::event::visible_values;
-use chronik_domain::AccountId;
 use chronik_store::{StoredEventType, StoredTimelineEvent};
-use chrono_tz::Tz;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,13 +28,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_render_by_id))
         .routes(routes!(get_detail_by_id))
-}
-
-/// The time zone an account's timeline dates render in (SPEC.md: settable per account,
-/// default UTC). Every account renders in UTC until accounts carry a zone; this is the one
-/// place that decides it, `async` so that it can read the account's settings then.
-pub async fn account_time_zone(_state: &AppState, _account: AccountId) -> Tz {
-    Tz::UTC
 }
 
 /// Which of the two templates.
@@ -59,7 +50,7 @@ async fn render(
         tokens: &tokens,
         timestamp_ms: e.cursor.occurred_at_ms,
         extra_data: e.body.extra_data.as_ref(),
-        time_zone: account_time_zone(state, who.caller.account).await,
+        time_zone: state.account_time_zone(who.caller.account).await?,
     };
     Ok(match part {
         Part::Header => templates.render_header(&input),
