@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, TestApp};
+use crate::helpers::{keys, PgSchema, TestApp};
 use crate::timeline_helpers::{error_fields, on_both, petspot, simple, Tl, V3};
 
 on_both!(
@@ -842,4 +842,57 @@ async fn events_sent_while_their_template_changes_are_checked_again_and_stored(a
         tl.get_template(&t).await.body["tokens"][0]["label"],
         "Note 39"
     );
+}
+
+/// Two nodes on one PostgreSQL database: an older event written on one node while a newer one
+/// is written on the other never overwrites the newer stamp, and one id sent to both at once is
+/// stored once.
+#[chronik_test_macros::postgres]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_keep_the_newest_stamp_and_store_an_id_once() {
+    let pg = PgSchema::fresh("timeline_events::two_nodes_keep_the_newest_stamp").await;
+    let a = TestApp::spawn_on_postgres(&pg, |_| {}).await;
+    let b = TestApp::spawn_on_postgres(&pg, |_| {}).await;
+    let on_a = Tl::new(&a).await;
+    let on_b = on_a.on(&b);
+    let mut body = simple("contacts");
+    body["tokens"][0]["objectPropertyName"] = json!("firstname");
+    let t = on_a.template_id(&body).await;
+    let at = |id: String, ts: i64, value: String| {
+        json!({"eventTemplateId": t, "id": id, "email": "race@pets.io", "timestamp": ts,
+               "tokens": {"note": value}})
+    };
+    let first = on_a.event_ok(&at("start".into(), 0, "start".into())).await;
+    let contact = first["objectId"].as_str().unwrap().to_owned();
+    for race in 0..8_i64 {
+        let newer = at(
+            format!("new-{race}"),
+            (race + 1) * 1_000 + 500,
+            format!("new {race}"),
+        );
+        let older = at(
+            format!("old-{race}"),
+            (race + 1) * 1_000,
+            format!("old {race}"),
+        );
+        // Alternate which node writes the newer one.
+        let (x, y) = if race % 2 == 0 {
+            tokio::join!(on_a.create_event(&newer), on_b.create_event(&older))
+        } else {
+            tokio::join!(on_b.create_event(&newer), on_a.create_event(&older))
+        };
+        x.assert_status(201);
+        y.assert_status(201);
+        assert_eq!(
+            on_b.contact_property(&contact, "firstname").await,
+            format!("new {race}"),
+            "race {race}"
+        );
+
+        let same = at(format!("dup-{race}"), race, "dup".into());
+        let (x, y) = tokio::join!(on_a.create_event(&same), on_b.create_event(&same));
+        let mut statuses = [x.status.as_u16(), y.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "race {race}: {} / {}", x.text, y.text);
+    }
 }

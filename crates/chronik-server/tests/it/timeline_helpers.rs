@@ -74,6 +74,21 @@ impl<'a> Tl<'a> {
         }
     }
 
+    /// The same app, account and tokens, talking to another node (`app`) on the same database.
+    pub fn on<'b>(&self, app: &'b TestApp) -> Tl<'b> {
+        Tl {
+            app,
+            creds: self.creds.clone(),
+            portal_id: self.portal_id,
+            token: self.token.clone(),
+            crm: Crm {
+                app,
+                portal_id: self.portal_id,
+                token: self.crm.token.clone(),
+            },
+        }
+    }
+
     /// Another app installed into the same account.
     pub async fn other_app(&self) -> Tl<'a> {
         let creds = self.app.new_app("Other").await;
