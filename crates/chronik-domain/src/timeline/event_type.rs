@@ -404,14 +404,14 @@ pub fn check_options(
     problems
 }
 
-/// The CRM property a token stamps: a property name (lower-case letters, digits, `_`), as CRM
-/// property names are.
+/// The CRM property a token stamps: a property name (a letter, then letters, digits and `_`,
+/// at most 100). Upper case is allowed because HubSpot's own token example stamps
+/// `customPropertyPetType`; whether the record type has the property is decided when an
+/// event stamps it (an event naming a property the account lacks is refused, naming it).
 pub fn check_object_property_name(field: &str, name: &str) -> Result<(), ValidationError> {
-    let ok = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let ok = name.len() <= 100
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -419,7 +419,7 @@ pub fn check_object_property_name(field: &str, name: &str) -> Result<(), Validat
             field,
             "INVALID_PROPERTY_NAME",
             format!(
-                "{field} \"{}\" is not a CRM property name (lower-case letters, digits and '_', at most 100)",
+                "{field} \"{}\" is not a CRM property name (a letter, then letters, digits and '_', at most 100)",
                 name.escape_debug()
             ),
         ))
@@ -464,10 +464,8 @@ pub fn add_property(
         )));
     }
     if current.properties.len() >= MAX_PROPERTIES_PER_TYPE {
-        return Err(DomainError::QuotaExceeded(format!(
-            "the template has {} tokens, the most a template may have ({MAX_PROPERTIES_PER_TYPE}); remove one first",
-            current.properties.len()
-        )));
+        // The same refusal as a create or replacement with too many tokens.
+        return Err(too_many_properties(current.properties.len() + 1).into());
     }
     property.created_at = now;
     property.updated_at = now;
@@ -697,7 +695,7 @@ mod tests {
         assert!(e.to_string().contains("at most 500 tokens"), "{e}");
         let full = def(props(MAX_PROPERTIES_PER_TYPE));
         let e = add_property(&full, prop("one_more", PropertyType::String), t0()).unwrap_err();
-        assert!(matches!(e, DomainError::QuotaExceeded(_)), "{e:?}");
+        assert_eq!(fields(e), ["tokens"]);
     }
 
     #[test]
@@ -800,6 +798,22 @@ mod tests {
         let mut r = def(Vec::new());
         r.object_type = EventObjectType::parse_v3("objectType", "deals").unwrap();
         assert_eq!(fields(replace(&d, r, later).unwrap_err()), ["objectType"]);
+    }
+
+    #[test]
+    fn stamped_property_names_take_hubspots_camel_case_example() {
+        for ok in ["customPropertyPetType", "pet_type", "a1"] {
+            assert!(
+                check_object_property_name("objectPropertyName", ok).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["", "1pet", "pet-type", "pet type", &"a".repeat(101)] {
+            assert!(
+                check_object_property_name("objectPropertyName", bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

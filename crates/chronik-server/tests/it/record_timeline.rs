@@ -293,6 +293,18 @@ async fn template_changes_and_deletes_show_on_the_timeline(app: &TestApp) {
     r.assert_status(200);
     let card = &timeline(&w, "").await.body["results"][0];
     assert_eq!(card["headerHtml"], "<p>Now called <strong>Rex</strong></p>");
+    // A token removed from the template no longer renders, though the event keeps its value.
+    template_call(
+        &w,
+        Method::PUT,
+        &format!("/{}", w.template),
+        Some(&json!({"id": w.template, "name": "Pet registration",
+                     "headerTemplate": "Pet: {{petName}}.", "tokens": []})),
+    )
+    .await
+    .assert_status(200);
+    let card = &timeline(&w, "").await.body["results"][0];
+    assert_eq!(card["headerHtml"], "<p>Pet: .</p>");
     template_call(&w, Method::DELETE, &format!("/{}", w.template), None)
         .await
         .assert_status(204);

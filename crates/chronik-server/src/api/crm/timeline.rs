@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use chronik_domain::custom_events::definition::fully_qualified_name;
 use chronik_domain::render::{RenderInput, Templates};
-use chronik_domain::timeline::event::TimelineIframe;
+use chronik_domain::timeline::event::{visible_values, TimelineIframe};
 use chronik_domain::timeline::event_type::Origin;
 use chronik_domain::{EventDefinitionId, EventTypeId, ObjectId, ValidationError};
 use chronik_store::{
@@ -553,8 +553,10 @@ impl<'a> Cards<'a> {
         let Some((t, templates, icon)) = self.types.get(&e.type_id).and_then(Option::as_ref) else {
             return Ok(None);
         };
+        // A token removed from the type keeps its value in the event, but no render sees it.
+        let tokens = visible_values(&t.definition, &e.body.tokens);
         let input = RenderInput {
-            tokens: &e.body.tokens,
+            tokens: &tokens,
             timestamp_ms: e.cursor.occurred_at_ms,
             extra_data: e.body.extra_data.as_ref(),
             time_zone: zone,

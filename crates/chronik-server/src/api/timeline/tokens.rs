@@ -91,10 +91,10 @@ fn token_of(stored: &StoredEventType, name: &str) -> Result<TimelineEventTemplat
     tag = "timeline",
     params(("appId" = i64, Path), ("eventTemplateId" = String, Path)),
     request_body = TimelineEventTemplateToken, security(("hapikey" = [])),
-    responses((status = 200, body = TimelineEventTemplateToken), (status = 400, body = ErrorBody),
+    responses((status = 200, body = TimelineEventTemplateToken),
+        (status = 400, body = ErrorBody, description = "Invalid, or the template has 500 tokens"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "The template has 500 tokens")))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     key: DeveloperKey,
     State(state): State<AppState>,
