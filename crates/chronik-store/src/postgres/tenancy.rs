@@ -177,54 +177,48 @@ pub(super) async fn contact_by_email(
     }
 }
 
-/// The live contacts holding each of `emails` (folded), found or created as
-/// [`contact_by_email`] does, for a whole batch in three statements: the claims (in folded
-/// order, so two batches never wait on each other in a cycle) with the new contacts, then the
-/// holders of the emails already claimed. Answers each folded email's contact and how many
-/// were created.
-pub(super) async fn contacts_by_email(
+/// The contacts holding each of `emails` (folded), for a whole batch in two statements: the
+/// claims of the emails no contact has (in folded order, so two batches never wait on each
+/// other in a cycle; of two concurrent claims ON CONFLICT lets one win and makes the other
+/// wait for it), then the holders of the others. Answers each folded email's contact, and the
+/// ids claimed for new contacts with their emails as sent: the caller writes those records
+/// ([`insert_contacts`]) before its commit, where the claims' deferred foreign key is checked.
+pub(super) async fn claim_contact_emails(
     tx: &mut PgConnection,
     account: AccountId,
     emails: &[&Email],
-    now: DateTime<Utc>,
-) -> Result<(HashMap<String, i64>, u64), StoreError> {
+) -> Result<(HashMap<String, i64>, BTreeMap<i64, String>), StoreError> {
     let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
     for e in emails {
         wanted.entry(e.folded()).or_insert(e.as_str());
     }
     let folded: Vec<&str> = wanted.keys().copied().collect();
-    let sent: Vec<&str> = wanted.values().copied().collect();
     let mut found: HashMap<String, i64> = HashMap::with_capacity(folded.len());
+    let mut created: BTreeMap<i64, String> = BTreeMap::new();
     if folded.is_empty() {
-        return Ok((found, 0));
+        return Ok((found, created));
     }
-    // The record rows go in with the claims (the claims' foreign key is checked at the commit);
-    // a data-modifying WITH runs to completion whether or not it is read.
     let claimed: Vec<(String, i64)> = sqlx::query_as(
-        "WITH claimed AS (
-             INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
-             SELECT $1, '0-1', 'email', e.folded, nextval('object_ids')
-             FROM UNNEST($2::text[]) WITH ORDINALITY AS e(folded, n)
-             ORDER BY e.n
-             ON CONFLICT DO NOTHING
-             RETURNING value, object_id),
-         created AS (
-             INSERT INTO crm_objects
-                 (account_id, object_id, object_type_id, properties, created_at, updated_at)
-             SELECT $1, c.object_id, '0-1', jsonb_build_object('email', e.sent), $4, $4
-             FROM claimed c JOIN UNNEST($2::text[], $3::text[]) AS e(folded, sent)
-                 ON e.folded = c.value)
-         SELECT value, object_id FROM claimed",
+        "INSERT INTO crm_unique_values (account_id, object_type_id, property, value, object_id)
+         SELECT $1, '0-1', 'email', e.folded, nextval('object_ids')
+         FROM UNNEST($2::text[]) WITH ORDINALITY AS e(folded, n)
+         ORDER BY e.n
+         ON CONFLICT DO NOTHING
+         RETURNING value, object_id",
     )
     .bind(account.0)
     .bind(&folded)
-    .bind(&sent)
-    .bind(ms(now))
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
-    let created = claimed.len() as u64;
-    found.extend(claimed);
+    for (value, id) in claimed {
+        let sent = wanted
+            .get(value.as_str())
+            .copied()
+            .unwrap_or(value.as_str());
+        created.insert(id, sent.to_owned());
+        found.insert(value, id);
+    }
     let held: Vec<&str> = folded
         .iter()
         .copied()
@@ -245,6 +239,38 @@ pub(super) async fn contacts_by_email(
         found.extend(rows);
     }
     Ok((found, created))
+}
+
+/// Writes the records of contacts whose emails [`claim_contact_emails`] claimed, each with
+/// its properties (its email among them), in one statement.
+pub(super) async fn insert_contacts(
+    conn: &mut PgConnection,
+    account: AccountId,
+    contacts: &BTreeMap<i64, BTreeMap<String, String>>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if contacts.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = contacts.keys().copied().collect();
+    let properties = contacts
+        .values()
+        .map(|p| serde_json::to_string(p).map_err(StoreError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sqlx::query(
+        "INSERT INTO crm_objects
+             (account_id, object_id, object_type_id, properties, created_at, updated_at)
+         SELECT $1, c.id, '0-1', c.p::jsonb, $4, $4
+         FROM UNNEST($2::bigint[], $3::text[]) AS c(id, p)",
+    )
+    .bind(account.0)
+    .bind(&ids)
+    .bind(&properties)
+    .bind(ms(now))
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected())
 }
 
 /// The live contacts the visitor tokens `utks` are linked to (`visitor_tokens`).

@@ -17,8 +17,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::super::crm::{lock_records, update_one};
+use super::super::tenancy::insert_contacts;
 use super::super::{db, ms};
-use super::write::{Stampable, Stored};
+use super::write::{NewContacts, Stampable, Stored};
 use crate::crm::ObjectUpdate;
 use crate::error::stored_type_id;
 use crate::history;
@@ -35,13 +36,15 @@ struct StampRow<'a> {
 }
 
 /// Applies the stamps of the stored events that have a record (waiting events stamp
-/// nothing); returns the rows written.
+/// nothing), and writes the records of the contacts the call creates, with their stamped
+/// values; returns the rows written.
 pub(super) async fn apply(
     conn: &mut PgConnection,
     account: AccountId,
     events: &[NewTimelineEvent],
     stored: &[Stored],
     stampable: &Stampable,
+    new_contacts: &mut NewContacts,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     // Keyed (object type, record, property): the order rows are locked in.
@@ -76,7 +79,7 @@ pub(super) async fn apply(
         }
     }
     if newest.is_empty() {
-        return Ok(0);
+        return insert_contacts(conn, account, new_contacts, now).await;
     }
     let (mut types, mut objects, mut properties) = (Vec::new(), Vec::new(), Vec::new());
     let (mut times, mut seqs, mut event_types, mut event_ids, mut values) =
@@ -130,10 +133,23 @@ pub(super) async fn apply(
             .or_insert_with(|| Change::new(t, object));
         change.put(def, &value);
     }
-    let (plain, claiming): (Vec<Change>, Vec<Change>) = changes
-        .into_values()
-        .partition(|c| c.update.unique.is_empty() && c.update.released.is_empty());
-    let mut rows = stamped + set_properties(conn, account, &plain, now).await?;
+    let (mut plain, mut claiming) = (Vec::new(), Vec::new());
+    for change in changes.into_values() {
+        let u = &change.update;
+        if !u.unique.is_empty() || !u.released.is_empty() {
+            claiming.push(change);
+        } else if let Some(properties) = new_contacts.get_mut(&u.id.0) {
+            // A contact this call creates is written with its stamped values.
+            properties.extend(u.set.clone());
+            for name in &u.clear {
+                properties.remove(name);
+            }
+        } else {
+            plain.push(change);
+        }
+    }
+    let mut rows = stamped + insert_contacts(conn, account, new_contacts, now).await?;
+    rows += set_properties(conn, account, &plain, now).await?;
     for change in claiming {
         rows += set_claiming(conn, account, change, now).await?;
     }

@@ -9,8 +9,9 @@
 //!    call, stamped CRM properties the object type does not have (or that are read-only).
 //!    Those events write nothing.
 //! 3. Records ([`resolve`] with [`Priority::TimelineV3`]): live ids and linked utks are read
-//!    in bulk, the contacts of the emails that decide are found or created in bulk (in email
-//!    order); then each event in order, keeping what earlier ones did (a utk linked, an email
+//!    in bulk, the contacts of the emails that decide are found or their emails claimed in
+//!    bulk (in email order; their records are written after the stamps, with the stamped
+//!    values, as a CRM create would write them); then each event in order, keeping what earlier ones did (a utk linked, an email
 //!    changed) for the later ones. A unique value the event would stamp or an email it would
 //!    set that another record holds refuses it (`EmailTaken`). An email change goes through
 //!    the CRM update path (`crm::update_one`: the claim on the email moves, history is kept).
@@ -34,7 +35,9 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::super::crm::{lock_records, update_one};
-use super::super::tenancy::{contact_by_email, contacts_by_email, contacts_by_utk};
+use super::super::tenancy::{
+    claim_contact_emails, contact_by_email, contacts_by_utk, insert_contacts,
+};
 use super::super::{account_exists, db, from_ms, ms, PostgresStore};
 use super::stamp;
 use crate::crm::ObjectUpdate;
@@ -94,9 +97,25 @@ pub(super) async fn store(
         &mut rows,
     )
     .await?;
+    let Placed {
+        events: placed,
+        mut new_contacts,
+        links,
+    } = placed;
     let stored = insert_events(&mut tx, account, &events, &placed, &mut answers, now).await?;
     rows += stored.len() as u64;
-    rows += stamp::apply(&mut tx, account, &events, &stored, &stampable, now).await?;
+    rows += stamp::apply(
+        &mut tx,
+        account,
+        &events,
+        &stored,
+        &stampable,
+        &mut new_contacts,
+        now,
+    )
+    .await?;
+    // After the contacts' records: a link's foreign key needs its contact.
+    rows += link_utks(&mut tx, account, &links, now).await?;
     tx.commit().await.map_err(db)?;
     PostgresStore::committed(rows);
     let answers = answers
@@ -298,9 +317,22 @@ async fn taken_unique_value(
         .map(|(sent, _)| (*sent).to_owned()))
 }
 
-/// Resolves each event still to be stored to its record (or its wait for a utk), creating
-/// contacts, changing emails and linking utks as the outcome says; answers the events that
-/// cannot be placed.
+/// The contacts a call creates, by id, with the properties their records get.
+pub(super) type NewContacts = BTreeMap<i64, BTreeMap<String, String>>;
+
+/// Where a call's events go, and what their placing leaves to write.
+struct Placed {
+    /// Per event, its place; `None` for the events answered already.
+    events: Vec<Option<Placement>>,
+    /// The contacts whose emails were claimed, their records still to be written.
+    new_contacts: NewContacts,
+    /// The utks to link, to the contacts they go to.
+    links: BTreeMap<String, i64>,
+}
+
+/// Resolves each event still to be stored to its record (or its wait for a utk), claiming
+/// the emails of new contacts and changing emails as the outcome says; answers the events
+/// that cannot be placed. The new contacts' records and the utk links are written later.
 async fn place(
     tx: &mut PgConnection,
     account: AccountId,
@@ -309,7 +341,7 @@ async fn place(
     answers: &mut Answers,
     now: DateTime<Utc>,
     rows: &mut u64,
-) -> Result<Vec<Option<Placement>>, StoreError> {
+) -> Result<Placed, StoreError> {
     let (mut ids, mut utks, mut emails) = (Vec::new(), Vec::new(), Vec::new());
     for (e, answer) in events.iter().zip(answers.iter()) {
         match (&e.event.record.primary, answer) {
@@ -322,9 +354,14 @@ async fn place(
     }
     let live = live_records(tx, account, &ids).await?;
     let mut by_utk = contacts_by_utk(tx, account, &utks).await?;
-    // Every email that decides names its contact whatever the rest of the call does.
-    let (mut by_email, created) = contacts_by_email(tx, account, &emails, now).await?;
-    *rows += created * 2;
+    // Every email that decides names its contact whatever the rest of the call does. The new
+    // contacts' records are written once the stamps are known, with their stamped values.
+    let (mut by_email, claimed) = claim_contact_emails(tx, account, &emails).await?;
+    *rows += claimed.len() as u64;
+    let mut new_contacts: NewContacts = claimed
+        .into_iter()
+        .map(|(id, email)| (id, BTreeMap::from([("email".to_owned(), email)])))
+        .collect();
     let mut links: BTreeMap<String, i64> = BTreeMap::new();
     let mut placed = vec![None; events.len()];
     for (i, e) in events.iter().enumerate() {
@@ -358,6 +395,11 @@ async fn place(
                     continue;
                 }
                 if let Some(email) = change_email {
+                    if let Some(properties) = new_contacts.remove(&id.0) {
+                        // A contact this call creates: its record first, then the change.
+                        let one = BTreeMap::from([(id.0, properties)]);
+                        *rows += insert_contacts(tx, account, &one, now).await?;
+                    }
                     if let Err(refused) =
                         change_email_of(tx, account, id.0, &email, now, rows).await?
                     {
@@ -399,8 +441,11 @@ async fn place(
         }
         placed[i] = Some(Placement::Record(id));
     }
-    *rows += link_utks(tx, account, &links, now).await?;
-    Ok(placed)
+    Ok(Placed {
+        events: placed,
+        new_contacts,
+        links,
+    })
 }
 
 /// The live records among `ids`, with their object types.

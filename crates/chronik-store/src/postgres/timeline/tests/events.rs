@@ -645,3 +645,61 @@ async fn an_email_with_a_known_contact_changes_its_email_unless_another_contact_
     // The utk sent beside the objectId was linked to the contact.
     assert_eq!(stored(&by_email[2]).object_id, Some(ada));
 }
+
+#[chronik_test_macros::postgres]
+#[tokio::test]
+async fn a_contact_created_earlier_in_the_call_can_have_its_utk_linked_and_email_changed() {
+    let db = Schema::fresh().await;
+    let store = db.node().await;
+    let a = account(&store, "acme").await;
+    let ty = type_of(&store, StandardType::Contacts, |_| {}).await;
+    let writes = store
+        .store_timeline_events(
+            a,
+            vec![
+                // Creates the contact.
+                event(&ty, json!({"id": "1", "email": "ada@example.com"})),
+                // Finds it by email and links the utk to it.
+                event(
+                    &ty,
+                    json!({"id": "2", "utk": "utk-c", "email": "ADA@example.com"}),
+                ),
+                // Finds it by the utk and changes its email.
+                event(
+                    &ty,
+                    json!({"id": "3", "utk": "utk-c", "email": "ada@new.example"}),
+                ),
+            ],
+            t(0),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let contact = stored(&writes[0]).object_id.unwrap();
+    assert_eq!(stored(&writes[1]).object_id, Some(contact));
+    assert_eq!(stored(&writes[2]).object_id, Some(contact));
+    assert_eq!(
+        crm_property(&store, a, StandardType::Contacts, contact, "email")
+            .await
+            .as_deref(),
+        Some("ada@new.example")
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM crm_objects").await, 1);
+    // The old email is free, the new one and the utk find the contact.
+    let later = store
+        .store_timeline_events(
+            a,
+            vec![
+                event(&ty, json!({"id": "4", "email": "ada@new.example"})),
+                event(&ty, json!({"id": "5", "utk": "utk-c"})),
+                event(&ty, json!({"id": "6", "email": "ada@example.com"})),
+            ],
+            t(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored(&later[0]).object_id, Some(contact));
+    assert_eq!(stored(&later[1]).object_id, Some(contact));
+    assert_ne!(stored(&later[2]).object_id, Some(contact));
+}
