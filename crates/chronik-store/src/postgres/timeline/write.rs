@@ -87,7 +87,11 @@ pub(super) async fn store(
     mark_duplicates(&mut tx, account, &events, &mut answers).await?;
     let stampable = mark_unknown_properties(&mut tx, account, &events, &mut answers).await?;
     let mut rows = 0;
-    let placed = place(
+    let Placed {
+        events: placed,
+        mut new_contacts,
+        links,
+    } = place(
         &mut tx,
         account,
         &events,
@@ -97,11 +101,6 @@ pub(super) async fn store(
         &mut rows,
     )
     .await?;
-    let Placed {
-        events: placed,
-        mut new_contacts,
-        links,
-    } = placed;
     let stored = insert_events(&mut tx, account, &events, &placed, &mut answers, now).await?;
     rows += stored.len() as u64;
     rows += stamp::apply(
@@ -116,12 +115,12 @@ pub(super) async fn store(
     .await?;
     // After the contacts' records: a link's foreign key needs its contact.
     rows += link_utks(&mut tx, account, &links, now).await?;
-    tx.commit().await.map_err(db)?;
-    PostgresStore::committed(rows);
     let answers = answers
         .into_iter()
         .map(|a| a.ok_or_else(|| StoreError::internal("a timeline event was left unanswered")))
         .collect::<Result<Vec<_>, _>>()?;
+    tx.commit().await.map_err(db)?;
+    PostgresStore::committed(rows);
     Ok(Ok(answers))
 }
 
