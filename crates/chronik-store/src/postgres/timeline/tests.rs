@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod association;
 mod events;
 mod query;
 mod stamping;
