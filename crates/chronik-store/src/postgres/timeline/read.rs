@@ -81,9 +81,13 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &TimelineQuery) {
             .push_bind(c.seq)
             .push(")");
     }
+    // A scalar subquery, run for each row the index scan yields, and not NOT EXISTS: the
+    // planner turns that into an anti join whose row estimate (from the types' statistics,
+    // or none) can make it read and sort the record's whole history instead of stopping at
+    // the limit (10 ms instead of 1 ms for a contact with 10,000 events).
     sql.push(
-        " AND NOT EXISTS (SELECT 1 FROM timeline_event_types t
-                          WHERE t.event_type_id = e.event_type_id AND t.deleted_at IS NOT NULL)",
+        " AND (SELECT t.deleted_at FROM timeline_event_types t
+               WHERE t.event_type_id = e.event_type_id) IS NULL",
     );
 }
 

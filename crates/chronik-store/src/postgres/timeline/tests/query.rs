@@ -184,3 +184,116 @@ async fn a_reset_removes_the_accounts_events_and_stamps_and_keeps_the_types() {
         Some("Basic")
     );
 }
+
+/// The first page of a contact with 10,000 events in a store of 1,000,000 (rows inserted
+/// directly), of any type and of a type that 1 in 100 of them have, and the plan of the page
+/// (the statement `read::query` builds, with no filters). `cargo test -p chronik-store --lib
+/// first_page_of_a_large_postgres -- --ignored --nocapture` prints the figures and the plan;
+/// it needs `CHRONIK_TEST_DATABASE_URL` (it is ignored whatever the build, so it carries no
+/// `#[postgres]`, which would ignore it a second time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "builds a million rows; run by hand"]
+async fn first_page_of_a_large_postgres_store_is_fast() {
+    let db = Schema::fresh().await;
+    let store = db.node().await;
+    let a = account(&store, "acme").await;
+    let common = type_of(&store, StandardType::Contacts, |_| {}).await;
+    let rare = type_of(&store, StandardType::Contacts, |_| {}).await;
+    let contact = record(
+        &store,
+        a,
+        StandardType::Contacts,
+        &[("email", "big@example.com")],
+    )
+    .await;
+    let body = serde_json::to_string(
+        &event(
+            &common,
+            json!({"email": "x@example.com", "tokens": {"webinarName": "Rust"}}),
+        )
+        .event
+        .body,
+    )
+    .unwrap();
+    let mut conn = db.conn().await;
+    sqlx::query(
+        "INSERT INTO timeline_events (account_id, event_type_id, event_id, object_type_id,
+                                      object_id, occurred_at_ms, body, created_at)
+         SELECT $1, CASE WHEN i % 10000 = 0 THEN $5 ELSE $2 END, 'e' || i, '0-1',
+                CASE WHEN i % 100 = 0 THEN $3 ELSE 1000000 + i % 99991 END,
+                1700000000000 + (i::bigint * 7919) % 100000000, $4::jsonb, 0
+         FROM generate_series(1, 1000000) AS g(i)",
+    )
+    .bind(a.0)
+    .bind(common.id.0)
+    .bind(contact.0)
+    .bind(&body)
+    .bind(rare.id.0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE timeline_events")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for (what, type_ids) in [("any type", vec![]), ("a rare type", vec![rare.id])] {
+        let query = TimelineQuery {
+            record: (StandardType::Contacts.type_id(), contact),
+            type_ids,
+            occurred_after: None,
+            occurred_before: None,
+            limit: 50,
+            before: None,
+        };
+        let mut took = Vec::new();
+        for _ in 0..100 {
+            let started = std::time::Instant::now();
+            let page = store.query_timeline_events(a, &query).await.unwrap();
+            took.push(started.elapsed());
+            assert_eq!((page.items.len(), page.more), (50, true));
+        }
+        took.sort();
+        eprintln!(
+            "first page of 50 of 10,000 in 1,000,000, {what}: p50 {:?}, p99 {:?}",
+            took[50], took[98]
+        );
+        assert!(
+            took[50] < std::time::Duration::from_millis(20),
+            "{what}: {:?}",
+            took[50]
+        );
+    }
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN ANALYZE SELECT * FROM ((
+             SELECT e.event_type_id, e.event_id, e.object_type_id, e.object_id,
+                    e.occurred_at_ms, e.seq, e.body, e.created_at
+             FROM timeline_events e
+             WHERE e.account_id = $1 AND e.object_type_id = '0-1' AND e.object_id = $2
+              AND (SELECT t.deleted_at FROM timeline_event_types t
+                   WHERE t.event_type_id = e.event_type_id) IS NULL
+             ORDER BY e.occurred_at_ms DESC, e.seq DESC LIMIT 51)
+           UNION ALL (
+             SELECT e.event_type_id, e.event_id, e.object_type_id, v.object_id,
+                    e.occurred_at_ms, e.seq, e.body, e.created_at
+             FROM visitor_tokens v
+             JOIN timeline_events e
+                 ON e.account_id = v.account_id AND e.utk = v.utk AND e.object_id IS NULL
+             WHERE v.account_id = $1 AND v.object_id = $2
+              AND (SELECT t.deleted_at FROM timeline_event_types t
+                   WHERE t.event_type_id = e.event_type_id) IS NULL
+             ORDER BY e.occurred_at_ms DESC, e.seq DESC LIMIT 51)) page
+           ORDER BY occurred_at_ms DESC, seq DESC LIMIT 51",
+    )
+    .bind(a.0)
+    .bind(contact.0)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    eprintln!("{}", plan.join("\n"));
+    // The record's index read backwards, stopping at the page: 51 rows of its 10,000.
+    let scan = plan
+        .iter()
+        .find(|l| l.contains("Index Scan Backward using timeline_events_by_record"))
+        .expect("the record's index is read backwards");
+    assert!(scan.contains("rows=51 loops=1"), "{scan}");
+}
