@@ -67,6 +67,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "timeline",
         sql: include_str!("migrations/0008_timeline.sql"),
     },
+    Migration {
+        version: 9,
+        name: "visitor_tokens_by_contact",
+        sql: include_str!("migrations/0009_visitor_tokens_by_contact.sql"),
+    },
 ];
 
 /// Any constant works; it only has to be the same on every node.

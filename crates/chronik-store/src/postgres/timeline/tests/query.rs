@@ -232,7 +232,23 @@ async fn first_page_of_a_large_postgres_store_is_fast() {
     .execute(&mut conn)
     .await
     .unwrap();
-    sqlx::query("ANALYZE timeline_events")
+    // 50,000 other contacts with a utk each, so that finding this contact's utks by scanning
+    // the account's would show.
+    sqlx::query(
+        "WITH c AS (
+             INSERT INTO crm_objects (account_id, object_id, object_type_id, properties,
+                                      created_at, updated_at)
+             SELECT $1, 5000000 + i, '0-1', '{}'::jsonb, 0, 0
+             FROM generate_series(1, 50000) AS g(i)
+             RETURNING object_id)
+         INSERT INTO visitor_tokens (account_id, utk, object_id, linked_at)
+         SELECT $1, 'utk-' || object_id, object_id, 0 FROM c",
+    )
+    .bind(a.0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE timeline_events, visitor_tokens, timeline_event_types")
         .execute(&mut conn)
         .await
         .unwrap();
@@ -296,4 +312,9 @@ async fn first_page_of_a_large_postgres_store_is_fast() {
         .find(|l| l.contains("Index Scan Backward using timeline_events_by_record"))
         .expect("the record's index is read backwards");
     assert!(scan.contains("rows=51 loops=1"), "{scan}");
+    // The contact's utks come from their index, not from the account's 50,000.
+    assert!(
+        plan.iter().any(|l| l.contains("visitor_tokens_by_contact")),
+        "the contact's utks are found by their index"
+    );
 }
