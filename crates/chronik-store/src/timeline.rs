@@ -104,7 +104,8 @@ pub struct StoredTimelineEvent {
     pub id: String,
     /// The record's object type.
     pub object_type_id: ObjectTypeId,
-    /// The record; `None` while the event waits for a contact to get its utk.
+    /// The record; `None` while no contact has the event's utk (once one has, reads give that
+    /// contact).
     pub object_id: Option<ObjectId>,
     /// Where it sits in the time order.
     pub cursor: TimelineCursor,

@@ -220,10 +220,15 @@ impl TimelineStore for SqliteStore {
     ) -> Result<StoredTimelineEvent, StoreError> {
         let id = id.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM timeline_events e
-                 WHERE e.account_id = ?1 AND e.event_type_id = ?2 AND e.event_id = ?3"
-            ))
+            // A waiting event reads as its contact's once a contact has its utk.
+            conn.prepare_cached(
+                "SELECT e.seq, e.event_type_id, e.event_id, e.object_type_id,
+                        COALESCE(e.object_id, (SELECT v.object_id FROM visitor_tokens v
+                                               WHERE v.account_id = e.account_id AND v.utk = e.utk)),
+                        e.occurred_at, e.body, e.created_at
+                 FROM timeline_events e
+                 WHERE e.account_id = ?1 AND e.event_type_id = ?2 AND e.event_id = ?3",
+            )
             .map_err(db)?
             .query_row(params![account.0, type_id.0, id], event_row)
             .map_err(db)
@@ -243,7 +248,12 @@ impl TimelineStore for SqliteStore {
             let read = conn.unchecked_transaction().map_err(db)?;
             let mut items = select_events(&read, account, &query, Half::Record)?;
             if query.record.0 == StandardType::Contacts.type_id() {
-                items.extend(select_events(&read, account, &query, Half::Waiting)?);
+                // Waiting events whose utk the contact now has are the contact's.
+                let waiting = select_events(&read, account, &query, Half::Waiting)?;
+                items.extend(waiting.into_iter().map(|e| StoredTimelineEvent {
+                    object_id: Some(query.record.1),
+                    ..e
+                }));
                 items.sort_by_key(|e| std::cmp::Reverse(e.cursor));
             }
             read.finish().map_err(db)?;

@@ -555,7 +555,27 @@ async fn an_event_with_an_unknown_utk_waits_for_its_contact() {
         .get_timeline_event(s.account, s.pets.id, "w1")
         .await
         .expect("read");
-    assert_eq!(read.object_id, None, "still stored waiting");
+    assert_eq!(
+        read.object_id,
+        Some(contact),
+        "it reads as the contact's now"
+    );
+    let page = s
+        .store
+        .query_timeline_events(
+            s.account,
+            &TimelineQuery {
+                record: (CONTACTS, contact),
+                type_ids: Vec::new(),
+                occurred_after: None,
+                occurred_before: None,
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .expect("page");
+    assert!(page.items.iter().all(|e| e.object_id == Some(contact)));
 
     // Linked by a later event with the utk and an email: the contact is made and linked.
     s.store_one(event(&s.pets, "w2", by_utk("utk-v"), 30, "Max"))
