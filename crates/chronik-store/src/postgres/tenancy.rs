@@ -225,11 +225,19 @@ pub(super) async fn claim_contact_emails(
         .filter(|f| !found.contains_key(*f))
         .collect();
     if !held.is_empty() {
-        // A statement of its own: it sees the claims the insert waited for.
+        // A statement of its own: it sees the claims the insert waited for. One index probe
+        // per email, whatever the statistics say: written as `value = ANY($2)`, PostgreSQL
+        // plans it, while autovacuum has not yet analyzed a table that grew fast (a bulk load),
+        // as a scan of all the account's email claims filtered by the array (300 ms a batch of
+        // 500 at 80,000 contacts, against 3 ms probed; BENCHMARKS.md, `timeline`). `OFFSET 0`
+        // keeps the subquery from being flattened into a hash join over the same scan.
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT value, object_id FROM crm_unique_values
-             WHERE account_id = $1 AND object_type_id = '0-1' AND property = 'email'
-               AND value = ANY($2)",
+            "SELECT e.folded, v.object_id FROM UNNEST($2::text[]) AS e(folded)
+             CROSS JOIN LATERAL (
+                 SELECT object_id FROM crm_unique_values
+                 WHERE account_id = $1 AND object_type_id = '0-1' AND property = 'email'
+                   AND value = e.folded
+                 OFFSET 0) v",
         )
         .bind(account.0)
         .bind(&held)
