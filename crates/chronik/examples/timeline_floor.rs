@@ -132,10 +132,8 @@ fn rows(args: &Args, first_object_id: i64, now: i64) -> anyhow::Result<Vec<Row>>
 
 /// A contact's properties as the store creates it: its email and the stamped value.
 fn contact_properties(email: &str, stamp: &str) -> anyhow::Result<String> {
-    let properties = std::collections::BTreeMap::from([
-        ("email", email),
-        (STAMPED_PROPERTY, stamp),
-    ]);
+    let properties =
+        std::collections::BTreeMap::from([("email", email), (STAMPED_PROPERTY, stamp)]);
     Ok(serde_json::to_string(&properties)?)
 }
 
@@ -276,12 +274,11 @@ async fn postgres(args: &Args, url: &str) -> anyhow::Result<Outcome> {
     let now = now_ms()?;
     // The contact ids, reserved up front.
     let contacts = i64::try_from(args.contacts)?;
-    let first_object_id: i64 = sqlx::query_scalar(
-        "SELECT setval('object_ids', nextval('object_ids') + $1 - 1) - $1 + 1",
-    )
-    .bind(contacts)
-    .fetch_one(&pool)
-    .await?;
+    let first_object_id: i64 =
+        sqlx::query_scalar("SELECT setval('object_ids', nextval('object_ids') + $1 - 1) - $1 + 1")
+            .bind(contacts)
+            .fetch_one(&pool)
+            .await?;
     let rows = Arc::new(rows(args, first_object_id, now)?);
 
     let started = Instant::now();

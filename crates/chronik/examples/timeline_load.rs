@@ -262,7 +262,13 @@ async fn create(args: &Args, client: &reqwest::Client, template: i64) -> (Phase,
 
 /// `count` first pages from `args.read_connections` connections (or until `seconds` pass);
 /// each answer must hold a full first page.
-async fn read(args: &Args, client: &reqwest::Client, contact: i64, count: u64, seconds: u64) -> Phase {
+async fn read(
+    args: &Args,
+    client: &reqwest::Client,
+    contact: i64,
+    count: u64,
+    seconds: u64,
+) -> Phase {
     let url = Arc::new(format!(
         "{}/crm/v3/objects/contacts/{contact}/timeline",
         args.url
@@ -327,8 +333,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if !matches!(host.as_deref(), Some("127.0.0.1" | "localhost")) {
         bail!("--url must point at 127.0.0.1 or localhost");
     }
-    if args.batch == 0 || args.batch > 500 || args.connections == 0 || args.read_connections == 0
-    {
+    if args.batch == 0 || args.batch > 500 || args.connections == 0 || args.read_connections == 0 {
         bail!("--batch must be 1 to 500, --connections and --read-connections at least 1");
     }
     if args.contacts == 0 {
