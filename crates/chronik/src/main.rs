@@ -10,6 +10,9 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // The doc comment below, not the package description, is the help's first line, so it stays next
 // to the list of subcommands it names (tests/cli/help.rs checks both).
 /// Chronik, a self-hosted server that speaks HubSpot's event and CRM APIs: `serve` runs it; `admin`,
